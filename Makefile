@@ -1,0 +1,40 @@
+# Two commands on a fresh machine: `make study` (the main job) and `make test`. Each sets up what it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+STUDY_PRESET ?= quick
+export MPLBACKEND := Agg
+
+.PHONY: setup data study test test-all lab bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[notebooks,dev]'
+	touch $(STAMP)
+
+setup: $(STAMP) data
+
+# Debian/Ubuntu as root: the Fashion-MNIST package; elsewhere torchvision downloads it into data/ on first use.
+data:
+	@if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y -q dataset-fashion-mnist || (apt-get update -q && apt-get install -y -q dataset-fashion-mnist); \
+	fi
+
+study: setup
+	TQDM_DISABLE=1 $(BIN)/python -m labkit study --preset $(STUDY_PRESET)
+
+test: setup
+	TQDM_DISABLE=1 LABKIT_OFFLINE=1 $(BIN)/python -m pytest -q
+
+test-all: setup
+	TQDM_DISABLE=1 LABKIT_OFFLINE=1 $(BIN)/python -m pytest -q -m ''
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) runs *.egg-info

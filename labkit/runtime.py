@@ -1,0 +1,121 @@
+"""Seeding, device choice, atomic writes and quiet progress bars."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import torch
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA) global generators."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def pick_device(device: str | torch.device = "auto") -> torch.device:
+    """`"auto"` picks cuda, then mps, then cpu; anything else is passed to `torch.device`."""
+    if isinstance(device, torch.device):
+        return device
+    if device != "auto":
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: str) -> Path:
+    """Write through a temp file in the same directory, fsync, then `os.replace`.
+
+    A reader sees the old file or the new one, never half of one; a failed write leaves no temp file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
+    """`torch.save` that never leaves a truncated file behind."""
+    return _atomic_write(path, lambda f: torch.save(obj, f), "wb")
+
+
+def atomic_write_text(text: str, path: str | os.PathLike) -> Path:
+    """Write text atomically."""
+    return _atomic_write(path, lambda f: f.write(text), "w")
+
+
+def atomic_write_json(obj: Any, path: str | os.PathLike) -> Path:
+    """Write JSON atomically (sorted keys, NaN allowed as in Python's json)."""
+    return atomic_write_text(json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n", path)
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, torch.Tensor):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def progress_enabled(progress: bool | None) -> bool:
+    """`None` means: on, unless `TQDM_DISABLE` or `LABKIT_PROGRESS=0` says otherwise (headless runs)."""
+    if progress is not None:
+        return progress
+    if os.environ.get("TQDM_DISABLE", "") not in ("", "0"):
+        return False
+    return os.environ.get("LABKIT_PROGRESS", "1") not in ("0", "false")
+
+
+def progress_bar(iterable: Iterable | None = None, *, progress: bool | None = None, **kwargs):
+    """`tqdm.auto` bar (a widget in JupyterLab), silent when progress is off."""
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, disable=not progress_enabled(progress), leave=False, **kwargs)
+
+
+def rng_state() -> dict:
+    """All global RNG states, for checkpoints."""
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore what `rng_state` captured."""
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
