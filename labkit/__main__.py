@@ -1,4 +1,4 @@
-"""Command line: `labkit study [--preset quick] [--only NN_name] ...` (also `python -m labkit`)."""
+"""Command line: `labkit study [--preset quick] [--only NN] [--force] [--workers N] ...` (also `python -m labkit`)."""
 from __future__ import annotations
 
 import argparse
@@ -7,23 +7,7 @@ import sys
 import yaml
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="labkit", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    st = sub.add_parser("study", help="run the notebook sequence headless with papermill")
-    st.add_argument("--preset", default="quick", choices=["smoke", "quick", "paper"])
-    st.add_argument("--name", default=None, help="study folder under runs/ (default: the preset's name)")
-    st.add_argument("--root", default=None, help="parent folder of studies (default: runs/)")
-    st.add_argument("--only", action="append", default=[], help="run only these notebooks (repeatable)")
-    st.add_argument("--params", default=None, help="YAML file: {notebook: {parameter: value}}")
-    st.add_argument("-p", "--set", action="append", default=[], metavar="NB.PARAM=VALUE",
-                    help="override one parameter, value parsed as YAML (repeatable)")
-    st.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell before it counts as failed")
-    args = parser.parse_args(argv)
-
-    from . import paths
-    from .study import Study, StudyFailed
-
+def _overrides(args, parser) -> dict:
     overrides: dict = {}
     if args.params:
         with open(args.params) as f:
@@ -31,21 +15,56 @@ def main(argv: list[str] | None = None) -> int:
     for item in args.set:
         key, _, value = item.partition("=")
         nb, _, param = key.partition(".")
-        if not param:
-            parser.error(f"--set expects NB.PARAM=VALUE, got {item!r}")
+        if not param or not value:
+            parser.error(f"--set expects NOTEBOOK.PARAM=VALUE, got {item!r}")
         overrides.setdefault(nb, {})[param] = yaml.safe_load(value)
+    return overrides
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="labkit", description="labkit command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+    st = sub.add_parser("study", help="run the notebook sequence headless with papermill, then write the report")
+    st.add_argument("--preset", default="quick", choices=["smoke", "quick", "paper"])
+    st.add_argument("--name", default=None, help="study folder under the root (default: the preset's name)")
+    st.add_argument("--root", default=None, help="parent folder of studies (default: runs/)")
+    st.add_argument("--only", action="append", default=[], help="run only this job, notebook or number (repeatable)")
+    st.add_argument("--force", action="store_true", help="rerun jobs even when nothing changed")
+    st.add_argument("--workers", type=int, default=1, help="run independent jobs on N local processes")
+    st.add_argument("--params", default=None, help="YAML file: {notebook or job id: {parameter: value}}")
+    st.add_argument("-p", "--set", action="append", default=[], metavar="NB.PARAM=VALUE",
+                    help="override one parameter, the value parsed as YAML (repeatable)")
+    st.add_argument("--cell-timeout", type=int, default=None, help="seconds a cell may run before it counts as failed")
+    args = parser.parse_args(argv)
+
+    import concurrent.futures as cf
+
+    from . import paths
+    from .study import Study, StudyFailed
+
     study = Study(name=args.name or args.preset, preset=args.preset, root=args.root or paths.runs_dir(),
-                  overrides=overrides, cell_timeout=args.cell_timeout)
-    todo = [n for n in study.notebooks() if not args.only or n in args.only or n[:2] in args.only]
+                  overrides=_overrides(args, parser), cell_timeout=args.cell_timeout)
+
+    def say(event, job, status):
+        if event == "start":
+            print(f"[labkit] {job.id}: running", flush=True)
+        elif event == "skip":
+            print(f"[labkit] {job.id}: unchanged, skipped", flush=True)
+        else:
+            print(f"[labkit] {job.id}: {status['state']} in {status['wall_s']:.0f} s", flush=True)
+
+    executor = cf.ProcessPoolExecutor(args.workers) if args.workers > 1 else None
     try:
-        for nb in todo:
-            print(f"[labkit] running {nb} ...", flush=True)
-            s = study.run_notebook(nb)
-            print(f"[labkit] {nb}: {s['state']} in {s['wall_s']:.0f} s", flush=True)
+        study.run(only=args.only, force=args.force, executor=executor, on_event=say)
     except StudyFailed as e:
         print(f"[labkit] {e}", file=sys.stderr)
         return 1
-    print(f"[labkit] study written to {study.dir}")
+    finally:
+        if executor:
+            executor.shutdown()
+    from .report import write_report
+    html, _ = write_report(study.dir)
+    print(f"[labkit] study written to {study.dir}; report: {html}")
     return 0
 
 

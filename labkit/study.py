@@ -1,37 +1,94 @@
-"""The study: run the numbered notebooks headless with papermill, each into its own run directory."""
+"""The study: run the numbered notebooks headless with papermill, each job into its own run directory.
+
+Reruns skip jobs whose notebook, parameters and inputs are unchanged and whose last run succeeded; a
+failure stops the study with the notebook, the cell and the error, and keeps everything already done.
+"""
 from __future__ import annotations
 
+import concurrent.futures as cf
+import hashlib
 import json
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from . import paths, runs
 from .runtime import atomic_write_json
+from .study_plan import Job, plan
 
 NOTEBOOKS_DIR = paths.PROJECT_ROOT / "notebooks"
-
-# Preset -> notebook -> parameters. `smoke` runs in seconds (CI), `quick` is the default of `make study`
-# (the papers' experiments at a size a 2-core CPU finishes in about 30 minutes), `paper` uses the papers' sizes.
-PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    "smoke": {"00_tour": {"SMOKE": True}, "01_train_classifier": {"SMOKE": True}},
-    "quick": {"00_tour": {}, "01_train_classifier": {"epochs": 5}},
-    "paper": {"00_tour": {}, "01_train_classifier": {"epochs": 20}},
-}
-
-# Notebook -> {its parameter: (earlier notebook, artefact key)}: inputs taken from earlier runs.
-INPUTS: dict[str, dict[str, tuple[str, str]]] = {}
+STATUS_FILE = "status.json"
 
 
 class StudyFailed(RuntimeError):
     """A notebook of the study raised or timed out; the message names the notebook, cell and error."""
 
 
+def read_status(job_dir: Path) -> dict | None:
+    f = Path(job_dir) / STATUS_FILE
+    return json.loads(f.read_text()) if f.exists() else None
+
+
+def execute_job(job_dir: str, notebook: str, params: dict, fingerprint: str, preset: str,
+                cell_timeout: int | None) -> dict:
+    """Run one notebook with papermill into `job_dir`; write and return its status (never raises for the
+    notebook's own errors). Top-level so that process-pool, Dask or submitit executors can pickle it."""
+    import papermill as pm
+
+    job_dir = Path(job_dir)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    status = {"notebook": notebook, "preset": preset, "parameters": params, "fingerprint": fingerprint,
+              "state": "running", "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    atomic_write_json(status, job_dir / STATUS_FILE)
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(str(NOTEBOOKS_DIR / f"{notebook}.ipynb"), str(job_dir / f"{notebook}.ipynb"),
+                            parameters=params, kernel_name="python3", cwd=str(NOTEBOOKS_DIR),
+                            execution_timeout=cell_timeout, progress_bar=False, log_output=False)
+        status["state"] = "succeeded"
+    except Exception as e:  # papermill's execution error, or nbclient's cell timeout
+        status.update(state="failed", error=describe_failure(e, job_dir / f"{notebook}.ipynb"))
+    status["wall_s"] = round(time.perf_counter() - t0, 2)
+    atomic_write_json(status, job_dir / STATUS_FILE)
+    return status
+
+
+def describe_failure(e: Exception, executed: Path | None = None) -> str:
+    """'cell N (`first line`) raised Error: message' or '... timed out'."""
+    where = _failed_cell(executed) or "a cell"
+    text = str(e)
+    if "timeout" in type(e).__name__.lower() or "timed out" in text.lower():
+        first = next((ln for ln in text.splitlines() if "timed out" in ln.lower()), text.splitlines()[0] if text else "")
+        return f"{where} timed out: {first.strip().rstrip('.')}"
+    ename, evalue = getattr(e, "ename", type(e).__name__), getattr(e, "evalue", text)
+    return f"{where} raised {ename}: {evalue}"
+
+
+def _failed_cell(executed: Path | None) -> str | None:
+    """The cell papermill marked failed or still running, numbered as in the source notebook, with its first line."""
+    if executed is None or not Path(executed).exists():
+        return None
+    try:
+        cells = json.loads(Path(executed).read_text())["cells"]
+    except (OSError, ValueError, KeyError):
+        return None
+    # Count cells as in the source notebook: skip what papermill inserted (parameters, error banners).
+    inserted = {"injected-parameters", "papermill-error-cell-tag"}
+    cells = [c for c in cells if not inserted & set(c.get("metadata", {}).get("tags", []))]
+    meta = [c.get("metadata", {}).get("papermill", {}) for c in cells]
+    marked = [i for i, m in enumerate(meta) if m.get("status") in ("failed", "running")]
+    started = [i for i, m in enumerate(meta) if m.get("start_time")]  # a timeout leaves no mark: the last started
+    for i in (marked or started[-1:]):
+        src = "".join(cells[i].get("source", "")).strip().splitlines()
+        return f"cell {i + 1} (`{src[0][:60]}`)" if src else f"cell {i + 1}"
+    return None
+
+
 @dataclass
 class Study:
-    name: str = "study"
+    """A preset's jobs under `root/name`, with parameter overrides ({notebook or job id: {param: value}})."""
+    name: str = "quick"
     preset: str = "quick"
     root: Path = field(default_factory=paths.runs_dir)
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -41,62 +98,108 @@ class Study:
     def dir(self) -> Path:
         return Path(self.root) / self.name
 
-    def notebooks(self) -> list[str]:
-        """The numbered notebooks this preset runs, in order."""
-        return [n for n in sorted(p.stem for p in NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")) if n in PRESETS[self.preset]]
+    def jobs(self, only: list[str] | None = None) -> list[Job]:
+        """The preset's jobs; `only` keeps those whose id, notebook or number prefix is listed."""
+        jobs = [j for j in plan(self.preset) if (NOTEBOOKS_DIR / f"{j.notebook}.ipynb").exists()]
+        if only:
+            jobs = [j for j in jobs if any(o in (j.id, j.notebook, j.notebook[:2]) for o in only)]
+        return jobs
 
-    def parameters(self, notebook: str) -> dict[str, Any]:
-        """Preset parameters, inputs from earlier notebooks, then overrides; plus `run_dir`."""
-        out_dir = self.dir / notebook
-        params = dict(PRESETS[self.preset][notebook])
-        for param, (source, key) in INPUTS.get(notebook, {}).items():
-            found = runs.artifacts(self.dir / source).get(key)
-            if found is None:
-                raise StudyFailed(f"{notebook} needs artefact {key!r} of {source}, which has not recorded it; "
-                                  f"run {source} first")
-            params[param] = found
-        params.update(self.overrides.get(notebook, {}))
-        params["run_dir"] = str(out_dir)
+    def parameters(self, job: Job) -> dict[str, Any]:
+        """Preset parameters, input paths from earlier jobs' artefacts, overrides, and `run_dir`."""
+        params = dict(job.params)
+        for param, src in job.inputs.items():
+            params[param] = self._artefact(job, *src) if isinstance(src, tuple) else {
+                name: self._artefact(job, *s) for name, s in src.items()}
+        params.update(self.overrides.get(job.notebook, {}))
+        params.update(self.overrides.get(job.id, {}) if job.id != job.notebook else {})
+        params["run_dir"] = str(self.dir / job.id)
         return params
 
-    def run_notebook(self, notebook: str) -> dict:
-        """Execute one notebook with papermill into its run directory; write and return its status."""
-        import papermill as pm
+    def _artefact(self, job: Job, source: str, key: str) -> str:
+        found = runs.artifacts(self.dir / source).get(key)
+        if found is None:
+            raise StudyFailed(f"{job.id} needs artefact {key!r} of {source}, which has not recorded it; "
+                              f"run {source} first")
+        return found
 
-        out_dir = self.dir / notebook
-        out_dir.mkdir(parents=True, exist_ok=True)
-        params = self.parameters(notebook)
-        status = {"notebook": notebook, "preset": self.preset, "parameters": params, "state": "running",
-                  "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
-        atomic_write_json(status, out_dir / "status.json")
-        t0 = time.perf_counter()
+    def fingerprint(self, job: Job, params: dict) -> str:
+        """Hash of the notebook file, the parameters and the fingerprints of the jobs it reads."""
+        h = hashlib.sha256((NOTEBOOKS_DIR / f"{job.notebook}.ipynb").read_bytes())
+        h.update(json.dumps(params, sort_keys=True, default=str).encode())
+        for up in sorted(job.upstream()):
+            h.update(((read_status(self.dir / up) or {}).get("fingerprint", "missing")).encode())
+        return h.hexdigest()[:16]
+
+    def is_done(self, job: Job) -> bool:
+        """True when the job's last run succeeded with the same fingerprint (nothing to redo)."""
+        status = read_status(self.dir / job.id)
+        if not status or status.get("state") != "succeeded":
+            return False
         try:
-            pm.execute_notebook(str(NOTEBOOKS_DIR / f"{notebook}.ipynb"), str(out_dir / f"{notebook}.ipynb"),
-                                parameters=params, kernel_name="python3", cwd=str(NOTEBOOKS_DIR),
-                                execution_timeout=self.cell_timeout, progress_bar=False, log_output=False)
-            status.update(state="succeeded")
-        except Exception as e:  # papermill raises PapermillExecutionError or a timeout error
-            status.update(state="failed", error=_describe_failure(e))
-        status["wall_s"] = round(time.perf_counter() - t0, 2)
-        atomic_write_json(status, out_dir / "status.json")
-        if status["state"] == "failed":
-            raise StudyFailed(f"notebook {notebook} failed: {status['error']}. Its executed copy and status are in {out_dir}")
-        return status
+            return status.get("fingerprint") == self.fingerprint(job, self.parameters(job))
+        except StudyFailed:
+            return False
 
-    def run(self) -> list[dict]:
-        """Run every notebook of the preset in order; stop at the first failure."""
-        return [self.run_notebook(nb) for nb in self.notebooks()]
+    def run(self, only: list[str] | None = None, force: bool = False, executor: cf.Executor | None = None,
+            on_event: Callable[[str, Job, dict | None], None] | None = None) -> list[dict]:
+        """Run the jobs in waves of independent ones; stop at the first failure with `StudyFailed`.
+
+        Args:
+            only: run just these jobs (their inputs must exist already).
+            force: rerun jobs even when unchanged.
+            executor: runs each wave's jobs concurrently (`ProcessPoolExecutor`, Dask's or submitit's executor);
+                None runs them one after another in this process.
+            on_event: called with ("start" | "skip" | "done", job, status) for progress messages.
+        """
+        pending = self.jobs(only)
+        ids = {j.id for j in pending}
+        statuses, done = [], set()
+        while pending:
+            wave = [j for j in pending if not (j.upstream() & ids) - done]
+            if not wave:
+                raise StudyFailed(f"jobs {[j.id for j in pending]} wait on inputs that never come")
+            wave_ids = {j.id for j in wave}
+            pending = [j for j in pending if j.id not in wave_ids]
+            futures: list[tuple[Job, Any]] = []
+            for job in wave:
+                if not force and self.is_done(job):
+                    statuses.append(read_status(self.dir / job.id))
+                    done.add(job.id)
+                    on_event and on_event("skip", job, statuses[-1])
+                    continue
+                params = self.parameters(job)
+                args = (str(self.dir / job.id), job.notebook, params, self.fingerprint(job, params), self.preset,
+                        self.cell_timeout)
+                on_event and on_event("start", job, None)
+                futures.append((job, executor.submit(execute_job, *args) if executor else _Done(execute_job(*args))))
+                if not executor and futures[-1][1].result()["state"] == "failed":
+                    break
+            failed = []
+            for job, fut in futures:
+                status = fut.result()
+                statuses.append(status)
+                on_event and on_event("done", job, status)
+                if status["state"] == "failed":
+                    failed.append(f"notebook {job.id} failed: {status['error']}")
+                else:
+                    done.add(job.id)
+            if failed:
+                raise StudyFailed("; ".join(failed) + f". Executed copies and status.json are under {self.dir}; "
+                                  "rerunning continues from the first unfinished notebook.")
+        return statuses
 
 
-def _describe_failure(e: Exception) -> str:
-    cell = getattr(e, "exec_count", None)
-    ename, evalue = getattr(e, "ename", type(e).__name__), getattr(e, "evalue", str(e))
-    where = f"cell {cell}" if cell is not None else "a cell"
-    if "timeout" in type(e).__name__.lower() or "timed out" in str(e).lower():
-        return f"{where} timed out ({str(e).splitlines()[0] if str(e) else ''})"
-    return f"{where} raised {ename}: {evalue}" if evalue else "".join(traceback.format_exception_only(e)).strip()
+class _Done:
+    """A finished result with the `Future.result()` interface (serial runs)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
 
 
 def load_status(study_dir: str | Path) -> list[dict]:
-    """The status.json of every notebook run in a study directory."""
-    return [json.loads(p.read_text()) for p in sorted(Path(study_dir).glob("*/status.json"))]
+    """The status.json of every job run in a study directory."""
+    return [json.loads(p.read_text()) for p in sorted(Path(study_dir).glob(f"*/{STATUS_FILE}"))]

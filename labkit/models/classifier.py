@@ -51,7 +51,7 @@ class Classifier(nn.Module):
     def activations(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Outputs of each conv block, [(B, w_i, H / 2^(i+1), W / 2^(i+1))]."""
         out = []
-        h = x * 2 - 1  # centre [0, 1] pixels
+        h = self._check(x) * 2 - 1  # centre [0, 1] pixels
         for block in self.blocks:
             h = block(h)
             out.append(h)

@@ -1,0 +1,97 @@
+"""The study report: tables of records with their protocol, the papers' numbers beside ours, figures, timings.
+
+Written as `report.html` and a Markdown twin `report.md` in the study directory; figures are linked
+relatively, so the folder can be moved or zipped as a whole.
+"""
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from . import runs
+from .report_tables import paper_tables
+from .runtime import atomic_write_text
+from .study import load_status
+
+# Columns that describe where a number came from, shown beside it.
+_HIDDEN = {"recorded_at", "run", "metric", "value", "std"}
+
+
+def format_value(value, std=None) -> str:
+    """'0.842 ± 0.013' with 3 significant decimals; plain text for non-numbers."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        v = f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
+        if std is not None and std == std:
+            return f"{v} ± {std:.2g}"
+        return v
+    return str(value)
+
+
+def job_tables(records: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Per job: metric, value ± std, and the protocol columns that vary or matter."""
+    out = {}
+    if records.empty:
+        return out
+    for job, df in records.groupby("run", sort=True):
+        df = df.dropna(axis=1, how="all")
+        proto = [c for c in df.columns if c not in _HIDDEN]
+        table = pd.DataFrame({
+            "metric": df["metric"],
+            "value": [format_value(v, s) for v, s in zip(df["value"], df.get("std", [None] * len(df)))],
+        })
+        for c in proto:
+            table[c] = df[c].astype(str).values
+        out[job] = table.reset_index(drop=True)
+    return out
+
+
+def _figures(study_dir: Path) -> dict[str, list[Path]]:
+    return {d.name: sorted(d.glob("*.png")) for d in sorted(study_dir.iterdir()) if d.is_dir() and any(d.glob("*.png"))}
+
+
+def _timings(study_dir: Path) -> pd.DataFrame:
+    rows = [{"job": Path(s["parameters"]["run_dir"]).name, "state": s["state"], "wall_s": s.get("wall_s"),
+             "error": s.get("error", "")} for s in load_status(study_dir)]
+    return pd.DataFrame(rows)
+
+
+def write_report(study_dir: str | Path) -> tuple[Path, Path]:
+    """Write `report.html` and `report.md` for a study directory; return both paths."""
+    study_dir = Path(study_dir)
+    records = runs.load_records(study_dir)
+    timings = _timings(study_dir)
+    versions = next((json.loads(p.read_text()).get("versions") for p in study_dir.glob("*/metrics.json")), {})
+    sections = [("Timings per notebook", timings, [])]
+    sections += [(title, df, []) for title, df in paper_tables(records)]
+    figures = _figures(study_dir)
+    for job, table in job_tables(records).items():
+        sections.append((f"Records of {job}", table, figures.pop(job, [])))
+    sections += [(f"Figures of {job}", None, figs) for job, figs in figures.items()]
+    title = f"labkit study report: {study_dir.name}"
+    total = timings["wall_s"].sum() if not timings.empty else 0
+    intro = (f"Study folder `{study_dir}`; {len(timings)} notebook runs, {total:.0f} s of notebook time. "
+             f"Versions: {', '.join(f'{k} {v}' for k, v in versions.items())}.")
+    md, body = [f"# {title}", "", intro, ""], [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(intro)}</p>"]
+    for heading, df, figs in sections:
+        md += [f"## {heading}", ""]
+        body.append(f"<h2>{html.escape(heading)}</h2>")
+        if df is not None and not df.empty:
+            md += [df.to_markdown(index=False), ""]
+            body.append(df.to_html(index=False, escape=True, border=0, classes="table", na_rep=""))
+        for f in figs:
+            rel = f.relative_to(study_dir).as_posix()
+            md += [f"![{rel}]({rel})", ""]
+            body.append(f'<figure><img src="{html.escape(rel)}" alt="{html.escape(rel)}"><figcaption>'
+                        f"{html.escape(rel)}</figcaption></figure>")
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
+             "table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}"
+             "td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left}"
+             "img{max-width:100%;border:1px solid #eee}figure{display:inline-block;margin:.5em;max-width:48%}"
+             "figcaption{font-size:11px;color:#666}")
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n")
+    return (atomic_write_text(page, study_dir / "report.html"), atomic_write_text("\n".join(md) + "\n", study_dir / "report.md"))
+

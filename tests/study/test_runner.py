@@ -1,0 +1,139 @@
+"""The study runner on tiny throwaway notebooks: failures, timeouts, skip-on-rerun, kill and resume."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from labkit import runs, study
+from labkit.study_plan import Job
+
+pytestmark = pytest.mark.notebooks
+
+BODY = """
+import time
+from labkit import runs
+if mode == "raise":
+    raise ValueError("boom in the notebook")
+time.sleep(sleep_s)
+runs.record(run_dir, "answer", value * 2, mode=mode)
+runs.record_artifact(run_dir, "out", run_dir + "/metrics.json")
+"""
+
+
+def _write_notebook(path: Path):
+    params = new_code_cell('run_dir: str = ""\nmode: str = "ok"\nvalue: int = 1\nsleep_s: float = 0.0\nsource: str = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb = new_notebook(cells=[params, new_code_cell(BODY)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def mini(tmp_path, monkeypatch):
+    """Notebooks 10_a -> 11_b -> 12_c, where b and c read a's artefact."""
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    for name in ("10_a", "11_b", "12_c"):
+        _write_notebook(nbdir / f"{name}.ipynb")
+    monkeypatch.setattr(study, "NOTEBOOKS_DIR", nbdir)
+    jobs = {"raise": "ok", "b_sleep": 0.0}
+
+    def plan(preset):
+        return [Job("10_a", params={"value": 1}),
+                Job("11_b", params={"value": 2, "mode": jobs["raise"], "sleep_s": jobs["b_sleep"]},
+                    inputs={"source": ("10_a", "out")}),
+                Job("12_c", "x", params={"value": 3}, inputs={"source": ("10_a", "out")})]
+
+    monkeypatch.setattr(study, "plan", plan)
+    return tmp_path, jobs
+
+
+def _values(study_dir):
+    df = runs.load_records(study_dir)
+    return sorted(zip(df["run"], df["metric"], df["value"]))
+
+
+def test_runs_in_order_passes_inputs_and_skips_unchanged(mini):
+    root, _ = mini
+    s = study.Study(name="s", preset="smoke", root=root)
+    first = s.run()
+    assert [st["state"] for st in first] == ["succeeded"] * 3
+    assert _values(s.dir) == [("10_a", "answer", 2), ("11_b", "answer", 4), ("12_c-x", "answer", 6)]
+    assert json.loads((s.dir / "11_b/status.json").read_text())["parameters"]["source"].endswith("10_a/metrics.json")
+    events = []
+    s.run(on_event=lambda e, job, st: events.append((e, job.id)))
+    assert events == [("skip", "10_a"), ("skip", "11_b"), ("skip", "12_c-x")]
+    s2 = study.Study(name="s", preset="smoke", root=root, overrides={"10_a": {"value": 5}})
+    events.clear()
+    s2.run(on_event=lambda e, job, st: events.append((e, job.id)))
+    # a's parameters changed, so a and both jobs reading it rerun
+    assert [e for e in events if e[0] == "start"] == [("start", "10_a"), ("start", "11_b"), ("start", "12_c-x")]
+
+
+def test_raising_notebook_stops_the_study_with_cell_and_error(mini):
+    root, jobs = mini
+    jobs["raise"] = "raise"
+    s = study.Study(name="s", preset="smoke", root=root)
+    with pytest.raises(study.StudyFailed, match=r"notebook 11_b failed: cell 2 \(`import time`\) raised ValueError: boom in the notebook"):
+        s.run()
+    status = json.loads((s.dir / "11_b/status.json").read_text())
+    assert status["state"] == "failed" and "boom" in status["error"]
+    assert (s.dir / "11_b/11_b.ipynb").exists()  # the executed copy is kept
+    assert json.loads((s.dir / "10_a/status.json").read_text())["state"] == "succeeded"
+    assert not (s.dir / "12_c-x").exists()  # nothing after the failure ran
+
+
+def test_timed_out_cell_counts_as_failure(mini):
+    root, jobs = mini
+    jobs["b_sleep"] = 600.0
+    s = study.Study(name="s", preset="smoke", root=root, cell_timeout=30)
+    t0 = time.time()
+    with pytest.raises(study.StudyFailed, match=r"11_b failed: cell 2 \(`import time`\) timed out"):
+        s.run()
+    assert time.time() - t0 < 300
+    assert json.loads((s.dir / "11_b/status.json").read_text())["state"] == "failed"
+
+
+def test_parallel_executor_gives_the_same_records(mini):
+    import concurrent.futures as cf
+    root, _ = mini
+    serial = study.Study(name="serial", preset="smoke", root=root)
+    serial.run()
+    par = study.Study(name="par", preset="smoke", root=root)
+    with cf.ProcessPoolExecutor(2) as ex:
+        par.run(executor=ex)
+    assert [v[1:] for v in _values(serial.dir)] == [v[1:] for v in _values(par.dir)]
+
+
+def test_killed_study_resumes_from_first_unfinished_notebook(mini, tmp_path):
+    root, jobs = mini
+    ref = study.Study(name="ref", preset="smoke", root=root)
+    ref.run()
+    # A real kill: run the study in a child process and SIGKILL it while 11_b is running.
+    script = tmp_path / "child.py"
+    script.write_text(
+        "import sys; from labkit import study; from labkit.study_plan import Job\n"
+        f"study.NOTEBOOKS_DIR = __import__('pathlib').Path({str(study.NOTEBOOKS_DIR)!r})\n"
+        "study.plan = lambda p: [Job('10_a', params={'value': 1}), "
+        "Job('11_b', params={'value': 2, 'mode': 'ok', 'sleep_s': 120.0}, inputs={'source': ('10_a', 'out')}), "
+        "Job('12_c', 'x', params={'value': 3}, inputs={'source': ('10_a', 'out')})]\n"
+        f"study.Study(name='killed', preset='smoke', root={str(root)!r}).run()\n")
+    child = subprocess.Popen([sys.executable, str(script)], start_new_session=True)
+    status_b = root / "killed/11_b/status.json"
+    deadline = time.time() + 120
+    while not (status_b.exists() and json.loads(status_b.read_text())["state"] == "running"):
+        assert time.time() < deadline and child.poll() is None, "child study did not reach 11_b"
+        time.sleep(0.5)
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
+    events = []
+    study.Study(name="killed", preset="smoke", root=root).run(on_event=lambda e, job, st: events.append((e, job.id)))
+    assert events[0] == ("skip", "10_a") and ("start", "11_b") in events
+    assert [v[1:] for v in _values(root / "killed")] == [v[1:] for v in _values(ref.dir)]
