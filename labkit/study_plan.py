@@ -33,12 +33,51 @@ class Job:
         return out
 
 
-# Per preset: the sizes each notebook runs at. SMOKE=True makes a notebook shrink itself (labkit.presets).
+# Per preset and notebook: parameters. SMOKE=True makes a notebook shrink itself (labkit.presets.SMOKE).
+SMOKE = {"SMOKE": True}
 SIZES: dict[str, dict[str, dict[str, Any]]] = {
-    "smoke": {"00_tour": {"SMOKE": True}, "01_train_classifier": {"SMOKE": True}},
-    "quick": {"00_tour": {}, "01_train_classifier": {"epochs": 5}},
-    "paper": {"00_tour": {}, "01_train_classifier": {"epochs": 20}},
+    "smoke": {nb: SMOKE for nb in ("00_tour", "01_train_classifier", "02_train_vae", "03_train_gan", "04_evaluate",
+                                   "05_diversity_saturation", "06_validate_metrics", "07_latent_sliders",
+                                   "08_controlled_generation")},
+    # About 30 minutes on 2 CPU cores: short trainings, the papers' protocols at reduced sizes.
+    "quick": {
+        "00_tour": {},
+        "01_train_classifier": {"epochs": 5},
+        "02_train_vae": {"epochs": 2},
+        "02_train_vae-perceptual": {"steps": 600},
+        "03_train_gan": {"steps": 1500, "compare_steps": 300},
+        "04_evaluate": {"n_per_class": 300, "n_real_per_class": 300, "repeats": 2, "gan_train_steps": 300,
+                        "n_small": 2000, "kid_subsets": 20, "prd_runs": 5},
+        "05_diversity_saturation": {"real_sizes": [30, 100, 300, 1000], "generated_sizes": [30, 100, 300, 1000],
+                                    "seeds": 3, "steps": 200, "n_test": 2000},
+        "06_validate_metrics": {"degradation_per_class": 300, "subsample_sizes": [30, 100], "repeats": 1,
+                                "gan_train_steps": 200, "subset_n": 2000, "n_generated": 300,
+                                "augment_sizes": [100], "augment_seeds": 1, "n_test": 2000, "n_memo_train": 20000,
+                                "prd_runs": 5},
+        "07_latent_sliders": {"n_reference": 2000, "n_samples": 1000},
+        "08_controlled_generation": {"n_train": 10000, "mapper_epochs": 5, "n_reference": 2000, "n_per_class": 30,
+                                     "n_eval": 1000},
+    },
+    # The papers' sizes: 20 epochs, 1000 generated images per class, 3 repeats. Hours on a CPU; meant for a GPU.
+    "paper": {
+        "00_tour": {},
+        "01_train_classifier": {"epochs": 20},
+        "02_train_vae": {"epochs": 20},
+        "02_train_vae-perceptual": {"epochs": 20},
+        "03_train_gan": {"steps": 20000, "compare_steps": 10000},
+        "04_evaluate": {"n_per_class": 1000, "n_real_per_class": 1000, "repeats": 3},
+        "05_diversity_saturation": {"real_sizes": [100, 300, 1000, 3000, 6000],
+                                    "generated_sizes": [100, 300, 1000, 3000, 10000], "seeds": 3, "steps": 2000},
+        "06_validate_metrics": {"repeats": 3},
+        "07_latent_sliders": {},
+        "08_controlled_generation": {},
+    },
 }
+
+VAE_VARIANTS = ("plain", "conditional", "perceptual")
+GAN_MAIN = "acgan"  # class-conditional: its accuracy under C1 is GAN-test
+GAN_COMPARED = ("wgan-clip", "wgan-gp", "wgan-sn", "wgan-sn-gp", "r3gan", "dcgan")
+GAN_LATENT = "r3gan"  # the unconditional generator used for latent directions and controlled generation
 
 
 def plan(preset: str) -> list[Job]:
@@ -46,5 +85,24 @@ def plan(preset: str) -> list[Job]:
     if preset not in SIZES:
         raise ValueError(f"unknown preset {preset!r}; choose one of {PRESET_NAMES}")
     s = SIZES[preset]
+    clf = ("01_train_classifier", "classifier")
+    vae = {v: (f"02_train_vae-{v}", "vae") for v in VAE_VARIANTS}
+    gan = {GAN_MAIN: ("03_train_gan", "generator"), **{v: ("03_train_gan", f"generator:{v}") for v in GAN_COMPARED}}
     jobs = [Job("00_tour", params=s["00_tour"]), Job("01_train_classifier", params=s["01_train_classifier"])]
+    for v in VAE_VARIANTS:
+        params = {**s["02_train_vae"], **s.get(f"02_train_vae-{v}", {}), "variant": v}
+        jobs.append(Job("02_train_vae", v, params, inputs={"classifier_path": clf}))
+    jobs.append(Job("03_train_gan", params={**s["03_train_gan"], "variant": GAN_MAIN,
+                                             "compare_variants": ",".join(GAN_COMPARED)},
+                    inputs={"classifier": clf}))
+    jobs.append(Job("04_evaluate", params=s["04_evaluate"],
+                    inputs={"classifier_path": clf, "vae_checkpoints": vae, "gan_checkpoints": gan}))
+    jobs.append(Job("05_diversity_saturation", params=s["05_diversity_saturation"],
+                    inputs={"classifier_path": clf,
+                            "generators": {"VAE (plain)": vae["plain"], f"GAN ({GAN_MAIN})": gan[GAN_MAIN]}}))
+    jobs.append(Job("06_validate_metrics", params=s["06_validate_metrics"],
+                    inputs={"classifier_path": clf, "generator_path": gan[GAN_LATENT]}))
+    latent_inputs = {"classifier": clf, "vae": vae["plain"], "gan": gan[GAN_LATENT]}
+    jobs.append(Job("07_latent_sliders", params=s["07_latent_sliders"], inputs=latent_inputs))
+    jobs.append(Job("08_controlled_generation", params=s["08_controlled_generation"], inputs=latent_inputs))
     return jobs

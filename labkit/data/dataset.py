@@ -135,7 +135,7 @@ def check_images(images: torch.Tensor, *, channels: int | None = None, size: tup
         raise ValueError(f"{what} is empty: need at least one image")
     if not torch.isfinite(images).all():
         raise ValueError(f"{what} contain NaN or inf values")
-    lo, hi = float(images.min()), float(images.max())
+    lo, hi = float(images.detach().min()), float(images.detach().max())
     if lo < -1e-6 or hi > 1 + 1e-6:
         raise ValueError(f"{what} must lie in [0, 1]; got values in [{lo:.3g}, {hi:.3g}]. "
                          "Map [-1, 1] outputs with (x + 1) / 2, or 0..255 values with x / 255.")

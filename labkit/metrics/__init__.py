@@ -1,0 +1,21 @@
+"""Metrics: pure functions on images or (N, D) feature arrays; two-sample metrics take (real, fake).
+
+One metric per module: sharpness (LAP), inception_score, fid, kid, prd, knn (precision/recall/density/
+coverage), cmmd, classifier (GAN-train / GAN-test), then `evaluate`, which extracts features, caches
+the reference's and returns one row per model. Diversity-saturation curves live in their own module.
+"""
+from .classifier import GAN_TRAIN_SETTINGS, gan_test, gan_train, gan_train_sklearn
+from .cmmd import cmmd
+from .evaluate import ALL_METRICS, evaluate, sample_labelled
+from .fid import GaussianStats, feature_statistics, frechet_distance, frechet_distance_from_stats
+from .inception_score import inception_score
+from .kid import kid
+from .knn import prdc
+from .prd import PRDCurve, prd, prd_from_histograms
+from .record import MetricRecord
+from .sharpness import laplacian_variance
+
+__all__ = ["laplacian_variance", "inception_score", "frechet_distance", "kid", "prd", "prdc", "cmmd", "gan_train",
+           "gan_test", "evaluate", "gan_train_sklearn", "GAN_TRAIN_SETTINGS", "ALL_METRICS", "sample_labelled",
+           "GaussianStats", "feature_statistics", "frechet_distance_from_stats", "PRDCurve", "prd_from_histograms",
+           "MetricRecord"]

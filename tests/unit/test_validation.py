@@ -1,0 +1,112 @@
+"""Validation experiments on 8×8 digits: degradations, class subsets, truncation, augmentation, memorisation."""
+import numpy as np
+import pytest
+import torch
+from scipy.spatial.distance import cdist
+
+from labkit.memorisation import memorisation_check, nearest_neighbours, plot_nn_distances, plot_nn_pairs
+from labkit.metrics.saturation import SaturationSettings
+from labkit.models.gan import Generator, GANConfig
+from labkit.models.vae import VAE, VAEConfig
+from labkit.validation import (LatentScaled, augmentation, class_subset_experiment, degradation_models,
+                               degradation_study, plot_class_subset, plot_degradation_heatmap, relative_change,
+                               take_classes, truncation_sweep, with_truncation)
+from tests.conftest import TINY_CLASSIFIER
+
+FAST = SaturationSettings(steps=40, batch_size=64, cfg=TINY_CLASSIFIER)
+
+
+def test_degradation_models_are_seeded_and_sized(digits_train):
+    models = degradation_models(digits_train, [("subsample", 10), ("salt_pepper", 0.2)], n_per_class=50)
+    assert list(models) == ["clean", "subsample 10/class", "salt_pepper 20%"]
+    assert len(models["subsample 10/class"](0)) == 100 and len(models["salt_pepper 20%"](0)) == 500
+    assert torch.equal(models["salt_pepper 20%"](1).images, models["salt_pepper 20%"](1).images)
+    assert not torch.equal(models["salt_pepper 20%"](1).images, models["clean"](1).images)
+
+
+def test_degradation_study_salt_and_pepper_hurts_gan_test(digits_train, digits_test, digits_classifier):
+    table = degradation_study(digits_train, digits_test, digits_classifier,
+                              specs=[("subsample", 10), ("salt_pepper", 0.2)], n_per_class=100,
+                              metrics=("fid", "prdc", "gan_train", "gan_test"), gan_train_settings=FAST, device="cpu")
+    assert list(table.index) == ["clean", "subsample 10/class", "salt_pepper 20%"]
+    assert table.loc["clean", "gan_test"] > 0.9  # the real-trained classifier on clean training images
+    assert table.loc["salt_pepper 20%", "gan_test"] < table.loc["clean", "gan_test"] - 0.2
+    assert table.loc["salt_pepper 20%", "fid"] > table.loc["clean", "fid"]
+    rel = relative_change(table, ["fid", "gan_test", "gan_train"])
+    assert rel.loc["salt_pepper 20%", "fid"] == -1.0  # the largest FID increase, oriented as "worse"
+    assert (rel.abs() <= 1).all().all()
+    assert plot_degradation_heatmap(table, ["fid", "gan_test", "gan_train"]).axes
+
+
+def test_take_classes_draws_equal_shares(digits_train):
+    ds = take_classes(digits_train, range(3), 100, seed=0)
+    assert len(ds) == 100 and sorted(np.bincount(ds.labels.numpy()).tolist()) == [33, 33, 34]
+    with pytest.raises(ValueError, match="asked for"):
+        take_classes(digits_train, [0], 1000)
+
+
+def test_class_subset_recall_rises_to_five_and_precision_falls_after(digits_train, digits_test, digits_classifier):
+    table, curves = class_subset_experiment(digits_test, digits_train, digits_classifier, n=140, num_clusters=10,
+                                            prd_runs=2, device="cpu")
+    assert list(table.index) == list(range(1, 11)) and set(curves) == set(range(1, 11))
+    assert table.loc[1, "recall"] < table.loc[3, "recall"] < table.loc[5, "recall"]
+    assert table.loc[10, "precision"] < table.loc[5, "precision"] - 0.2
+    assert table.loc[1, "prd_f8"] < table.loc[5, "prd_f8"] and table.loc[10, "prd_f1_8"] < table.loc[5, "prd_f1_8"]
+    assert table.loc[10, "is"] > table.loc[2, "is"]  # IS keeps rising with the number of classes
+    assert table["fid"].idxmin() in (4, 5, 6)
+    assert plot_class_subset(table, curves).axes
+
+
+def tiny_vae(num_classes=0):
+    torch.manual_seed(0)
+    return VAE(VAEConfig(channels=1, image_size=8, latent_dim=2, widths=(8,), encoder_dense=(16,),
+                         decoder_dense=(16,), num_classes=num_classes)).eval()
+
+
+def test_latent_scale_wrapper_and_gan_passthrough():
+    vae = tiny_vae()
+    wrapped = with_truncation(vae)
+    assert isinstance(wrapped, LatentScaled) and not wrapped.conditional
+    zero = wrapped.sample(4, generator=torch.Generator().manual_seed(0), truncation=0.0)
+    assert torch.allclose(zero, zero[:1].expand_as(zero))  # z = 0 for every image
+    one = wrapped.sample(4, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(one, vae.sample(4, generator=torch.Generator().manual_seed(0)), atol=1e-6)
+    gan = Generator(GANConfig(image_size=8, latent_dim=4, g_width=8, d_width=8))
+    assert with_truncation(gan) is gan
+
+
+def test_truncation_sweep_one_row_per_scale(digits_test, digits_classifier):
+    table = truncation_sweep(tiny_vae(num_classes=10), digits_test, digits_classifier, scales=(0.25, 1.0),
+                             n_per_class=8,
+                             metrics=("fid", "prdc", "gan_train", "gan_test"), gan_train_settings=FAST, device="cpu")
+    assert table["truncation"].tolist() == [0.25, 1.0]
+    assert np.isfinite(table[["fid", "precision", "recall", "gan_train", "gan_test"]].to_numpy()).all()
+    assert table.loc["0.25", "n_fake"] == 80
+
+
+def test_augmentation_rows(digits_train, digits_test):
+    gen = digits_train.subset(range(0, len(digits_train), 3))  # stand-in generated set
+    df = augmentation(digits_train, digits_test, gen, real_sizes=(5,), n_generated_per_class=20, seeds=2,
+                      settings=FAST)
+    assert sorted(df["training_set"].unique()) == ["generated 20/class", "real 5/class",
+                                                   "real 5/class + generated 20/class"]
+    assert len(df) == 6 and df["accuracy"].between(0, 1).all()
+
+
+def test_nearest_neighbours_match_brute_force():
+    rng = np.random.default_rng(0)
+    q, r = rng.normal(size=(50, 6)), rng.normal(size=(70, 6))
+    d, i = nearest_neighbours(q, r, block=16)
+    full = cdist(q, r)
+    assert np.array_equal(i, full.argmin(1)) and np.allclose(d, full.min(1), atol=1e-4)
+
+
+def test_memorisation_check_flags_copies_not_fresh_images(digits_train, digits_test, digits_classifier):
+    copies = digits_train.subset(range(0, 200))
+    rep = memorisation_check(copies, digits_train, digits_test, digits_classifier, device="cpu")
+    assert rep.share_close == 1.0 and rep.median_ratio < 0.01
+    assert np.array_equal(digits_train.images[rep.generated_neighbours], copies.images)
+    fresh = memorisation_check(digits_test, digits_train, digits_test, digits_classifier, device="cpu")
+    assert fresh.median_ratio == pytest.approx(1.0) and fresh.share_close < 0.05
+    assert plot_nn_pairs(copies, digits_train, rep, n=5).axes and plot_nn_distances(rep).axes
+    assert set(rep.summary()) >= {"nn_share_close", "nn_median_ratio"}
