@@ -1,4 +1,5 @@
 # Two commands on a fresh machine: `make study` (the main job) and `make test`. Each sets up what it needs.
+# Tests use one torch thread per process: tiny models gain nothing from more, and threads fight on shared cores.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -25,10 +26,10 @@ study: setup
 	TQDM_DISABLE=1 $(BIN)/python -m labkit study --preset $(STUDY_PRESET)
 
 test: setup
-	TQDM_DISABLE=1 LABKIT_OFFLINE=1 $(BIN)/python -m pytest -q
+	OMP_NUM_THREADS=1 TQDM_DISABLE=1 LABKIT_OFFLINE=1 $(BIN)/python -m pytest -q
 
 test-all: setup
-	TQDM_DISABLE=1 LABKIT_OFFLINE=1 $(BIN)/python -m pytest -q -m ''
+	OMP_NUM_THREADS=1 TQDM_DISABLE=1 LABKIT_OFFLINE=1 $(BIN)/python -m pytest -q -m ''
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/

@@ -160,8 +160,9 @@ def _one_repeat(fake_ds, reference, ref, ref_cm, classifier, feat, cm, metrics, 
     if "fid" in metrics:
         out["fid"] = frechet_distance(ref, fake)
     if "fid_small" in metrics and min(len(ref), len(fake)) >= n_small:
+        rng = np.random.default_rng(seed)  # random, not leading, rows: generated sets are grouped by class
         out[f"fid_{n_small // 1000}k" if n_small % 1000 == 0 else f"fid_{n_small}"] = frechet_distance(
-            ref[:n_small], fake[:n_small])
+            ref[rng.choice(len(ref), n_small, replace=False)], fake[rng.choice(len(fake), n_small, replace=False)])
     if "kid" in metrics:
         out["kid"] = kid(ref, fake, subset_size=min(kid_subset_size, len(ref), len(fake)), n_subsets=kid_subsets,
                          seed=seed)[0]

@@ -159,7 +159,8 @@ def saturation_curves(pools: Mapping[str, ImageDataset], test: ImageDataset,
         workers: size of the local pool (None: the CPU count).
         path: JSON-lines file of finished points (e.g. `<run>/saturation.jsonl`): points already there are
             skipped, each new one is added as it finishes (atomic rewrite).
-        max_in_flight: points submitted at once (bounds the memory of their subsets); default 2 × workers.
+        max_in_flight: points submitted at once (bounds the memory of their subsets held for sending);
+            default 2 × workers for the local pool, 16 for a given executor (raise it for a large cluster).
 
     Returns:
         one row per point (sorted by curve, n_per_class, seed): accuracy, protocol, wall_s;
@@ -180,7 +181,8 @@ def saturation_curves(pools: Mapping[str, ImageDataset], test: ImageDataset,
     bar = progress_bar(total=len(todo), progress=progress, desc="saturation points")
     targets = {c: p.targets() for c, p in pools.items()}
     try:
-        for record in _run(todo, pools, targets, test, settings, executor, max_in_flight or 2 * workers):
+        in_flight = max_in_flight or (2 * workers if own is not None else 16)
+        for record in _run(todo, pools, targets, test, settings, executor, in_flight):
             records.append(record)
             if path:
                 _write_records(path, records)
