@@ -13,6 +13,7 @@ import torch.nn as nn
 from ..cache import cached_features
 from ..classify import ClassifierTraining
 from ..data.dataset import ImageDataset
+from ..generate import GenerationBudgetError
 from ..features import ClassifierFeatures, WeightsNotFoundError, extract, get_extractor
 from ..models.classifier import predict
 from .classifier import GAN_TRAIN_SETTINGS, gan_test, gan_train
@@ -125,8 +126,13 @@ def evaluate(model_or_images: Source | Mapping[str, Source], reference: ImageDat
         per: dict[str, list[float]] = {}
         lap_all = []
         n_seen = 0
-        for r in range(repeats):
-            fake_ds = _draw(source, classifier, n_fake, seed + r)
+        try:
+            drawn = [_draw(source, classifier, n_fake, seed + r) for r in range(repeats)]
+        except GenerationBudgetError as e:  # a model that cannot produce some class: a finding, not a crash
+            warnings.warn(f"{name} not evaluated: {e}", stacklevel=2)
+            rows.append({"model": name, "error": str(e), "repeats": repeats, **protocol})
+            continue
+        for r, fake_ds in enumerate(drawn):
             n_seen = len(fake_ds)
             values = _one_repeat(fake_ds, reference, ref, ref_cm, classifier, feat, cm, metrics, seed + r, n_small,
                                  kid_subset_size, kid_subsets, prd_runs, k, gan_train_settings, gan_test_mode, ex)

@@ -10,9 +10,11 @@ pytestmark = pytest.mark.notebooks
 
 
 # Job id -> {metric: check on its value}. Every job must also record at least one finite number.
+# Smoke models are trained for seconds, so checks are about the plumbing, not the quality.
 CHECKS = {
     "00_tour": {"n_train": lambda v: v == 60000, "n_test": lambda v: v == 10000, "num_classes": lambda v: v == 10},
     "01_train_classifier": {"test_accuracy": lambda v: 0.15 < v <= 1.0},  # 300 images, 1 epoch: above chance
+    "04_evaluate": {"lap_real_test": lambda v: abs(v - 0.184) < 0.01},  # the paper's 0.184 on the real test set
 }
 
 
@@ -31,8 +33,8 @@ def test_every_notebook_succeeds_and_records_numbers(smoke_study):
     for job in s.jobs():
         mine = records[records["run"] == job.id]
         assert len(mine), f"{job.id} recorded nothing"
-        numeric = [v for v in mine["value"] if isinstance(v, (int, float))]
-        assert numeric and all(math.isfinite(v) for v in numeric), job.id
+        numeric = [v for v in mine["value"] if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        assert any(math.isfinite(v) for v in numeric), f"{job.id} recorded no finite number"
         for metric, check in CHECKS.get(job.id, {}).items():
             values = mine.loc[mine["metric"] == metric, "value"].tolist()
             assert values and all(check(v) for v in values), (job.id, metric, values)
