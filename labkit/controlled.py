@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
@@ -220,6 +221,13 @@ def edit_figure(model: nn.Module, classifier: nn.Module, mapper: nn.Module | Non
     strengths = [float(s) for s in strengths]
     z0 = starting_points(model, classifier, n, _num_classes(classifier, ref), seed, classes=[source])[source]
     d_z, d_f = ref.directions(source, target)
+    src = class_names[source] if class_names else source
+    tgt = class_names[target] if class_names else target
+    if len(z0) == 0:  # the model produced no starting image of that class: say so instead of drawing nothing
+        fig, ax = plt.subplots(figsize=(5, 1))
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"no sample labelled {src} by the classifier: nothing to edit", ha="center", va="center")
+        return fig
     methods = [m for m in METHODS if m == "latent" or mapper is not None]
     rows, names = [], []
     for i in range(len(z0)):
@@ -228,8 +236,6 @@ def edit_figure(model: nn.Module, classifier: nn.Module, mapper: nn.Module | Non
                             for s in strengths])
             rows.append(decode(model, zs))
             names.append(f"{method} #{i}")
-    src = class_names[source] if class_names else source
-    tgt = class_names[target] if class_names else target
     title = f"{src} → {tgt}, strengths {', '.join(f'{s:g}' for s in strengths)}"
     return plots.image_grid(torch.cat(rows), nrow=len(strengths), title=title, row_labels=names)
 

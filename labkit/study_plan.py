@@ -101,8 +101,10 @@ def plan(preset: str) -> list[Job]:
                     inputs={"classifier_path": clf,
                             "generators": {"VAE (plain)": vae["plain"], f"GAN ({GAN_MAIN})": gan[GAN_MAIN]}}))
     jobs.append(Job("06_validate_metrics", params=s["06_validate_metrics"],
-                    inputs={"classifier_path": clf, "generator_path": gan[GAN_LATENT]}))
+                    inputs={"classifier_path": clf, "generator_path": gan[GAN_MAIN]}))
     latent_inputs = {"classifier": clf, "vae": vae["plain"], "gan": gan[GAN_LATENT]}
+    if preset == "smoke":  # a GAN trained for seconds produces too few classes for class directions
+        del latent_inputs["gan"]
     jobs.append(Job("07_latent_sliders", params=s["07_latent_sliders"], inputs=latent_inputs))
     jobs.append(Job("08_controlled_generation", params=s["08_controlled_generation"], inputs=latent_inputs))
     return jobs
