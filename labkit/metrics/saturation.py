@@ -344,8 +344,11 @@ def plot_saturation(records: pd.DataFrame, estimates: Sequence[EffectiveSize] = 
             if e.status == "ok":
                 ax.axvline(e.n_effective, ls=":", lw=1, color=colour)
     ax.set_xscale("log")
-    sizes = sorted(records["n_per_class"].unique())
-    ax.set_xticks(sizes, [str(n) for n in sizes])
+    sizes, labels, last = sorted(records["n_per_class"].unique()), [], -np.inf
+    for n in sizes:  # label a size unless it crowds the previous label
+        labels.append(str(n) if np.log10(n) - last >= 0.35 else "")
+        last = np.log10(n) if labels[-1] else last
+    ax.set_xticks(sizes, labels)
     ax.minorticks_off()
     ax.set_xlabel("training images per class")
     ax.set_ylabel("accuracy on the real test set")
