@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STUDY_PRESET ?= quick
+# independent notebooks run side by side, one core each
+STUDY_WORKERS ?= 2
 export MPLBACKEND := Agg
 
 .PHONY: setup data study test test-all lab bench clean
@@ -23,7 +25,7 @@ data:
 	fi
 
 study: setup
-	TQDM_DISABLE=1 $(BIN)/python -m labkit study --preset $(STUDY_PRESET)
+	TQDM_DISABLE=1 $(BIN)/python -m labkit study --preset $(STUDY_PRESET) --workers $(STUDY_WORKERS)
 
 test: setup
 	OMP_NUM_THREADS=1 TQDM_DISABLE=1 LABKIT_OFFLINE=1 $(BIN)/python -m pytest -q

@@ -1,7 +1,8 @@
 """Time and peak memory of labkit's FID, KID, PRD and PRDC against the reference implementations, side by side.
 
 Each (metric, implementation) runs in a fresh subprocess on the same seeded features (10k real × 10k fake
-by default); memory is the peak resident set size above the process's size once the features and libraries are loaded.
+by default), timed as the best of up to 7 runs within 2 s (one run when slower); memory is the peak
+resident set size above the process's size once the features and libraries are loaded.
 References: pytorch-fid (FID), torch-fidelity (KID), the PRD reference definitions of Sajjadi et al.
 (`tests/unit/test_metrics_agreement.py`), prdc (precision/recall/density/coverage).
 
@@ -90,11 +91,14 @@ def child(metric: str, impl: str, n: int, dim: int) -> None:
         import pytorch_fid.fid_score  # noqa: F401
         import torch_fidelity.metric_kid  # noqa: F401
     base = _rss_mb()
-    t0 = time.perf_counter()
-    value = (run_labkit if impl == "labkit" else run_reference)(metric, real, fake)
-    seconds = time.perf_counter() - t0
+    times = []
+    while not times or (sum(times) < 2 and len(times) < 7):  # sub-second metrics: best of several, load is noisy
+        t0 = time.perf_counter()
+        value = (run_labkit if impl == "labkit" else run_reference)(metric, real, fake)
+        times.append(time.perf_counter() - t0)
+    seconds = min(times)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"metric": metric, "impl": impl, "seconds": seconds, "peak_mb": peak - base, "rss_peak_mb": peak,
+    print(json.dumps({"metric": metric, "impl": impl, "seconds": seconds, "runs": len(times), "peak_mb": peak - base, "rss_peak_mb": peak,
                       "value": value}))
 
 

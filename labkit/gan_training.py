@@ -81,10 +81,12 @@ register_variant("wgan-sn", dataclasses.replace(_UNCOND, d_spectral=True), datac
 register_variant("wgan-sn-gp", dataclasses.replace(_UNCOND, d_spectral=True), _GP,
                  "spectral norm and the gradient penalty together")
 register_variant("r3gan", dataclasses.replace(_UNCOND, g_norm="none"),
-                 GANTraining(loss="relativistic", betas=(0.0, 0.99), r_gamma=1.0, ema_decay=0.999),
+                 GANTraining(loss="relativistic", lr_g=5e-4, lr_d=5e-4, betas=(0.0, 0.99), r_gamma=1.0,
+                             ema_decay=0.999),
                  "Huang et al. 2024: RpGAN loss + γ/2 (R1 + R2), Adam betas (0, 0.99), no normalisation, G EMA; "
                  "γ is tuned per dataset in the paper (0.05 for CIFAR-10); the paper's ResNet backbone is "
-                 "replaced by the shared DCGAN one")
+                 "replaced by the shared DCGAN one. lr 5e-4: on Fashion-MNIST the rarest class passes 3% of samples "
+                 "after about 1750 steps, against about 4000 at 2e-4")
 register_variant("acgan", GANConfig(num_classes=10, conditioning="acgan", d_norm="none"),
                  GANTraining(ema_decay=0.999),
                  "Odena et al. 2017: non-saturating loss + auxiliary classifier cross-entropy, Adam 2e-4, beta1 0.5")

@@ -10,7 +10,7 @@ SMOKE: dict[str, dict] = {
     "02_train_vae": {"epochs": 1, "steps": 0, "n_per_class": 20, "n_eval": 50},
     "03_train_gan": {"steps": 4, "compare_steps": 2, "n_per_class": 20, "n_eval": 200},
     "04_evaluate": {"n_per_class": 20, "n_real_per_class": 20, "repeats": 1, "gan_train_steps": 5, "n_small": 100,
-                    "kid_subsets": 5, "prd_runs": 1},
+                    "kid_subsets": 5, "prd_runs": 1, "gan_n_fake": 100, "n_pairs": 50, "n_paths": 20},
     "07_latent_sliders": {"n_reference": 200, "n_samples": 200, "n_batch": 16, "n_directions": 2,
                           "strengths": [-2, 0, 2]},
     "05_diversity_saturation": {"real_sizes": [10, 30], "generated_sizes": [10, 30], "seeds": 2, "steps": 10,

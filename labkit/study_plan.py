@@ -45,11 +45,14 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
         "01_train_classifier": {"epochs": 5},
         "02_train_vae": {"epochs": 2},
         "02_train_vae-perceptual": {"steps": 600},
-        "03_train_gan": {"steps": 1500, "compare_steps": 600},
+        # R3GAN needs about 1750 steps to draw every class at ≥ 3%; the compared variants share its budget
+        "03_train_gan": {"steps": 1500, "compare_steps": 2000},
         "04_evaluate": {"n_per_class": 300, "n_real_per_class": 300, "repeats": 2, "gan_train_steps": 300,
-                        "n_small": 2000, "kid_subsets": 20, "prd_runs": 5},
-        "05_diversity_saturation": {"real_sizes": [30, 100, 300, 1000], "generated_sizes": [30, 100, 300, 1000],
-                                    "seeds": 3, "steps": 200, "n_test": 2000},
+                        "n_small": 2000, "kid_subsets": 20, "prd_runs": 5, "gan_n_fake": 2000, "n_pairs": 1000,
+                        "n_paths": 1000},
+        # the real curve starts at 1 image per class so that a weak model's plateau still has an effective size
+        "05_diversity_saturation": {"real_sizes": [1, 3, 10, 100, 1000], "generated_sizes": [30, 300, 1000],
+                                    "seeds": 2, "steps": 150, "n_test": 2000, "workers": 1},
         "06_validate_metrics": {"degradation_per_class": 300, "subsample_sizes": [30, 100], "repeats": 1,
                                 "gan_train_steps": 200, "subset_n": 2000, "n_generated": 300,
                                 "augment_sizes": [100], "augment_seeds": 1, "n_test": 2000, "n_memo_train": 20000,
@@ -66,8 +69,8 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
         "02_train_vae-perceptual": {"epochs": 20},
         "03_train_gan": {"steps": 18740, "compare_steps": 4000},
         "04_evaluate": {"n_per_class": 1000, "n_real_per_class": 1000, "repeats": 3},
-        "05_diversity_saturation": {"real_sizes": [100, 300, 1000, 3000, 6000],
-                                    "generated_sizes": [100, 300, 1000, 3000, 10000], "seeds": 3, "steps": 2000},
+        "05_diversity_saturation": {"real_sizes": [1, 3, 10, 30, 100, 300, 1000, 3000, 6000],
+                                    "generated_sizes": [10, 30, 100, 300, 1000, 3000, 10000], "seeds": 3, "steps": 400},
         "06_validate_metrics": {"repeats": 3},
         "07_latent_sliders": {},
         "08_controlled_generation": {},
@@ -94,15 +97,16 @@ def plan(preset: str) -> list[Job]:
         jobs.append(Job("02_train_vae", v, params, inputs={"classifier_path": clf}))
     jobs.append(Job("03_train_gan", params={**s["03_train_gan"], "variant": GAN_MAIN,
                                              "compare_variants": ",".join(GAN_COMPARED)},
-                    inputs={"classifier": clf}))
+                    inputs={"classifier_path": clf}))
     jobs.append(Job("04_evaluate", params=s["04_evaluate"],
-                    inputs={"classifier_path": clf, "vae_checkpoints": vae, "gan_checkpoints": gan}))
+                    inputs={"classifier_path": clf, "vae_checkpoints": vae, "gan_checkpoints": gan,
+                            "convergence_path": ("03_train_gan", "convergence")}))
     jobs.append(Job("05_diversity_saturation", params=s["05_diversity_saturation"],
                     inputs={"classifier_path": clf,
                             "generators": {"VAE (plain)": vae["plain"], f"GAN ({GAN_MAIN})": gan[GAN_MAIN]}}))
     jobs.append(Job("06_validate_metrics", params=s["06_validate_metrics"],
                     inputs={"classifier_path": clf, "generator_path": gan[GAN_MAIN]}))
-    latent_inputs = {"classifier": clf, "vae": vae["plain"], "gan": gan[GAN_LATENT]}
+    latent_inputs = {"classifier_path": clf, "vae": vae["plain"], "gan": gan[GAN_LATENT]}
     if preset == "smoke":  # a GAN trained for seconds produces too few classes for class directions
         del latent_inputs["gan"]
     jobs.append(Job("07_latent_sliders", params=s["07_latent_sliders"], inputs=latent_inputs))

