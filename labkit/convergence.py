@@ -15,7 +15,10 @@ Failure to converge (the `converged` flag is 0 when diverged or when this fires)
   Noise-like samples of an unconverged generator score about 1.7-1.9 on Fashion-MNIST (uniform noise
   2.5), class-recognisable ones 1.2-1.5; pixel distances are crude, so treat values near the bound
   with care and look at the sample grids.
-With a classifier, `class_histogram` adds per-class shares of the samples (mode dropping shows there).
+- **dropped classes** (with the evaluation classifier's histogram of the samples): some class gets under
+  `min_class_fraction` of its fair share 1/K, i.e. is practically absent (for 10 classes: under 0.1%,
+  fewer than 10 of 10k samples). Pixel-space diversity misses this: a generator drawing 86% shirts still
+  has a diversity ratio of 0.8.
 """
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ class ConvergenceChecks:
     min_diversity: float = 0.25    # bound on (sample pairwise distance) / (real pairwise distance)
     window: float = 0.2            # last fraction of the logged steps used for the recent gap
     max_nn_ratio: float = 1.6      # bound on (sample -> nearest real) / (real -> nearest other real) distance
+    min_class_fraction: float = 0.01  # a class under this fraction of its fair share 1/K counts as dropped
 
 
 def mean_pairwise_distance(images: torch.Tensor) -> float:
@@ -72,7 +76,8 @@ def critic_gaps(steps: pd.DataFrame, window: float = 0.2) -> tuple[float, float]
 
 
 def verdict(steps: pd.DataFrame | None, samples: torch.Tensor | None, real: torch.Tensor, *,
-            error: str | None = None, checks: ConvergenceChecks = ConvergenceChecks()) -> dict:
+            error: str | None = None, class_shares: np.ndarray | None = None,
+            checks: ConvergenceChecks = ConvergenceChecks()) -> dict:
     """The convergence record of one run.
 
     Args:
@@ -80,9 +85,10 @@ def verdict(steps: pd.DataFrame | None, samples: torch.Tensor | None, real: torc
         samples: generated images (N, C, H, W) in [0, 1]; None when training failed.
         real: real images (M, C, H, W) in [0, 1], the diversity reference.
         error: the divergence message of a run stopped by a NaN/inf loss.
+        class_shares: (K,) shares of the samples per class (`class_histogram`); None skips the class check.
     Returns a dict: diverged (0/1), converged (0/1), reason ("" or the failed checks joined by "; "),
-    nan, exploding_critic, collapsed and no_structure (0/1 each), critic_gap_recent, critic_gap_median,
-    diversity_ratio, nn_ratio.
+    nan, exploding_critic, collapsed and no_structure (0/1 each), dropped_classes (a count),
+    critic_gap_recent, critic_gap_median, diversity_ratio, nn_ratio.
     """
     nan = int(error is not None)
     recent, median = critic_gaps(steps, checks.window)
@@ -104,8 +110,17 @@ def verdict(steps: pd.DataFrame | None, samples: torch.Tensor | None, real: torc
     diverged = int(bool(reasons))
     if no_structure:
         reasons.append(f"no structure: nearest-real distance ratio {nn_ratio:.3g} > {checks.max_nn_ratio}")
-    return {"diverged": diverged, "converged": int(not diverged and not no_structure), "reason": "; ".join(reasons),
+    dropped = 0
+    if class_shares is not None:
+        shares = np.asarray(class_shares, dtype=float)  # (K,)
+        dropped = int((shares < checks.min_class_fraction / len(shares)).sum())
+        if dropped:
+            reasons.append(f"dropped classes: {dropped} of {len(shares)} under "
+                           f"{checks.min_class_fraction / len(shares):.2%} of the samples")
+    converged = int(not diverged and not no_structure and not dropped)
+    return {"diverged": diverged, "converged": converged, "reason": "; ".join(reasons),
             "nan": nan, "exploding_critic": exploding, "collapsed": collapsed, "no_structure": no_structure,
+            "dropped_classes": dropped,
             "critic_gap_recent": recent, "critic_gap_median": median, "diversity_ratio": div, "nn_ratio": nn_ratio,
             "checks": asdict(checks)}
 

@@ -343,11 +343,13 @@ def assess(run: GANRun, real: ImageDataset, *, classifier: torch.nn.Module | Non
         samples = run.sampler.sample(n, generator=torch.Generator().manual_seed(seed), labels=labels).cpu()
     steps = run.result.steps if run.result is not None else None
     ref = real.float()[:n_diversity]
-    out = convergence.verdict(steps, None if samples is None else samples[:n_diversity], ref,
-                              error=run.error, checks=checks or convergence.ConvergenceChecks())
-    out.update(wall_s=run.wall_s, n_samples=n)
+    hist = None
     if classifier is not None and samples is not None:
-        hist = convergence.class_histogram(classifier, samples)
+        hist = convergence.class_histogram(classifier, samples)  # (K,)
+    out = convergence.verdict(steps, None if samples is None else samples[:n_diversity], ref, error=run.error,
+                              class_shares=hist, checks=checks or convergence.ConvergenceChecks())
+    out.update(wall_s=run.wall_s, n_samples=n)
+    if hist is not None:
         out.update(class_histogram=hist.tolist(), min_class_share=float(hist.min()))
         if labels is not None:
             out["gan_test"] = accuracy(classifier, ImageDataset.from_float(samples, labels, real.class_names))

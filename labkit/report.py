@@ -90,8 +90,10 @@ def write_report(study_dir: str | Path) -> tuple[Path, Path]:
             body.append(f'<figure><img src="{html.escape(rel)}" alt="{html.escape(rel)}"><figcaption>'
                         f"{html.escape(rel)}</figcaption></figure>")
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
-             "table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}"
-             "td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left}"
+             # wide tables scroll sideways; numbers stay on one line, the last (protocol) column wraps
+             "table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em;display:block;overflow-x:auto}"
+             "td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;white-space:nowrap}"
+             "td:last-child{white-space:normal;min-width:24em;font-size:11px;color:#555}"
              "img{max-width:100%;border:1px solid #eee}figure{display:inline-block;margin:.5em;max-width:48%}"
              "figcaption{font-size:11px;color:#666}.note{font-size:13px;color:#444}")
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"

@@ -54,3 +54,42 @@ def test_report_is_written_with_tables(smoke_study):
     text = html.read_text()
     assert "Timings per notebook" in text and "01_train_classifier" in text and "test_accuracy" in text
     assert "| metric" in md.read_text()
+
+
+TIMING = ("wall", "seconds", "time", "per_s")  # metrics that measure the clock, not the study
+
+
+def _stable_records(study_dir):
+    df = runs.load_records(study_dir)
+    df = df[~df["metric"].astype(str).str.contains("|".join(TIMING))]
+    return sorted(zip(df["run"], df["metric"], df["value"].astype(str)))
+
+
+def test_killed_smoke_study_resumes_with_the_same_records(smoke_study, tmp_path):
+    """SIGKILL the smoke study while 04 runs; the rerun skips 00-03, redoes the rest, and ends with the
+    uninterrupted study's records (clock readings aside)."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    reference, _ = smoke_study
+    child = subprocess.Popen([sys.executable, "-m", "labkit", "study", "--preset", "smoke", "--name", "killed",
+                              "--root", str(tmp_path), "--cell-timeout", "600"], start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    status = tmp_path / "killed/04_evaluate/status.json"
+    deadline = time.time() + 900
+    while not (status.exists() and json.loads(status.read_text())["state"] == "running"):
+        assert time.time() < deadline and child.poll() is None, "the child study did not reach 04_evaluate"
+        time.sleep(1)
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
+    events = []
+    study.Study(name="killed", preset="smoke", root=tmp_path, cell_timeout=600).run(
+        on_event=lambda e, job, st: events.append((e, job.id)))
+    skipped = {j for e, j in events if e == "skip"}
+    assert {j.id for j in reference.jobs() if j.notebook < "04"} <= skipped
+    assert ("start", "04_evaluate") in events
+    assert _stable_records(tmp_path / "killed") == _stable_records(reference.dir)

@@ -1,6 +1,7 @@
 """GAN training on the fit loop: exact resume with EMA, snapshots, NaN handling, export, convergence checks."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -89,6 +90,17 @@ def test_collapse_and_exploding_critic_checks(small):
     assert noise["no_structure"] == 1 and noise["converged"] == 0 and noise["diverged"] == 0
     tiny_gaps = pd.DataFrame({"critic_gap": [0.001] * 8 + [0.5, 0.5]})  # growth below 1.0 absolute is noise
     assert convergence.verdict(tiny_gaps, None, real)["exploding_critic"] == 0
+
+
+def test_dropped_classes_check(small):
+    real = small.float()[:100]
+    balanced = convergence.verdict(None, small.float()[100:200], real, class_shares=np.full(10, 0.1))
+    assert balanced["dropped_classes"] == 0 and balanced["converged"] == 1
+    # 86% one class and three classes absent: the pixel-diversity check passes, the class check does not
+    shares = np.array([0.001, 0.0, 0.0, 0.036, 0.005, 0.002, 0.856, 0.0, 0.098, 0.002])
+    mostly_one = convergence.verdict(None, small.float()[100:200], real, class_shares=shares)
+    assert mostly_one["collapsed"] == 0 and mostly_one["dropped_classes"] == 3 and mostly_one["converged"] == 0
+    assert "dropped classes: 3 of 10" in mostly_one["reason"] and mostly_one["diverged"] == 0
 
 
 def test_class_histogram(digits_classifier, digits_test):
