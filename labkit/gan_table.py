@@ -213,10 +213,9 @@ def _verdict_records(name: str, v: Mapping[str, Any]) -> list[MetricRecord]:
 
 def shown(table: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
     """The table for reading: `mean ± std` cells for the metric columns, then the verdicts."""
-    cols = [c for c in COLUMNS if c in table]
-    cells = {c: [f"{m:.{digits}g} ± {s:.2g}" if s == s else f"{m:.{digits}g}"
-                 for m, s in zip(table[c], table.get(f"{c}_std", [float("nan")] * len(table)))] for c in cols}
-    out = pd.DataFrame(cells, index=table.index)
+    from .evaluation_tables import shown as mean_std_cells
+
+    out = mean_std_cells(table, [c for c in COLUMNS if c in table], digits)  # every metric has its _std column
     for c in (*VERDICT_COLUMNS, "distance", "wall_s"):
         if c in table:
             out[c] = table[c].round(1) if c == "wall_s" else table[c]
