@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.workers)))
     executor = cf.ProcessPoolExecutor(args.workers) if args.workers > 1 else None
     try:
-        study.run(only=args.only, force=args.force, executor=executor, on_event=say)
+        study.run(only=args.only, force=args.force, executor=executor, on_event=say, max_parallel=args.workers)
     except StudyFailed as e:
         print(f"[labkit] {e}", file=sys.stderr)
         return 1

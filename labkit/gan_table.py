@@ -60,9 +60,13 @@ def save_verdicts(results: Mapping[str, Mapping[str, Any]], path: str | Path) ->
     return atomic_write_json(summarise_verdicts(results), path)
 
 
-def load_verdicts(path: str | Path | None) -> dict[str, dict[str, Any]]:
-    """Verdicts written by `save_verdicts`; an empty dict for an empty path."""
-    return json.loads(Path(path).read_text()) if path else {}
+def load_verdicts(paths: str | Path | Mapping[str, str | Path] | None) -> dict[str, dict[str, Any]]:
+    """Verdicts written by `save_verdicts`: one file, or several (e.g. {variant: file}, one per training run)
+    merged; an empty dict for none."""
+    if not paths:
+        return {}
+    files = paths.values() if isinstance(paths, Mapping) else [paths]
+    return {variant: v for f in files for variant, v in json.loads(Path(f).read_text()).items()}
 
 
 def resolve_distance(kind: str, classifier: nn.Module, device: str | torch.device = "auto") -> nn.Module:

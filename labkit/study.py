@@ -142,27 +142,35 @@ class Study:
             return False
 
     def run(self, only: list[str] | None = None, force: bool = False, executor: cf.Executor | None = None,
-            on_event: Callable[[str, Job, dict | None], None] | None = None) -> list[dict]:
-        """Run the jobs in waves of independent ones; stop at the first failure with `StudyFailed`.
+            on_event: Callable[[str, Job, dict | None], None] | None = None,
+            max_parallel: int | None = None) -> list[dict]:
+        """Start each job as soon as the jobs it reads have succeeded; stop at the first failure with `StudyFailed`.
+
+        Among the jobs ready at a time, plan order decides which start first, so the plan lists the long
+        chains early. After a failure no new job starts; the ones already running finish and are recorded.
 
         Args:
             only: run just these jobs (their inputs must exist already).
             force: rerun jobs even when unchanged.
-            executor: runs each wave's jobs concurrently (`ProcessPoolExecutor`, Dask's or submitit's executor);
-                None runs them one after another in this process.
+            executor: runs jobs concurrently (`ProcessPoolExecutor`, Dask's or submitit's executor: anything whose
+                futures have `done()` and `result()`); None runs them one after another in this process.
             on_event: called with ("start" | "skip" | "done", job, status) for progress messages.
+            max_parallel: jobs in flight at once (a local pool's size, so that plan order, not the pool's queue,
+                picks the next job); None: every ready job is submitted.
         """
         pending = self.jobs(only)
         ids = {j.id for j in pending}
-        statuses, done = [], set()
-        while pending:
-            wave = [j for j in pending if not (j.upstream() & ids) - done]
-            if not wave:
-                raise StudyFailed(f"jobs {[j.id for j in pending]} wait on inputs that never come")
-            wave_ids = {j.id for j in wave}
-            pending = [j for j in pending if j.id not in wave_ids]
-            futures: list[tuple[Job, Any]] = []
-            for job in wave:
+        limit = max_parallel or (len(pending) if executor else 1)
+        statuses: list[dict] = []
+        done: set[str] = set()
+        failures: list[str] = []
+        running: dict[Any, Job] = {}
+        while True:
+            while not failures and len(running) < limit:
+                job = next((j for j in pending if not (j.upstream() & ids) - done), None)
+                if job is None:
+                    break
+                pending.remove(job)
                 if not force and self.is_done(job):
                     statuses.append(read_status(self.dir / job.id))
                     done.add(job.id)
@@ -172,22 +180,34 @@ class Study:
                 args = (str(self.dir / job.id), job.notebook, params, self.fingerprint(job, params), self.preset,
                         self.cell_timeout)
                 on_event and on_event("start", job, None)
-                futures.append((job, executor.submit(execute_job, *args) if executor else _Done(execute_job(*args))))
-                if not executor and futures[-1][1].result()["state"] == "failed":
-                    break
-            failed = []
-            for job, fut in futures:
+                running[executor.submit(execute_job, *args) if executor else _Done(execute_job(*args))] = job
+            if not running:
+                break
+            for fut in _finished(running):
+                job = running.pop(fut)
                 status = fut.result()
                 statuses.append(status)
                 on_event and on_event("done", job, status)
                 if status["state"] == "failed":
-                    failed.append(f"notebook {job.id} failed: {status['error']}")
+                    failures.append(f"notebook {job.id} failed: {status['error']}")
                 else:
                     done.add(job.id)
-            if failed:
-                raise StudyFailed("; ".join(failed) + f". Executed copies and status.json are under {self.dir}; "
-                                  "rerunning continues from the first unfinished notebook.")
+        if failures:
+            raise StudyFailed("; ".join(failures) + f". Executed copies and status.json are under {self.dir}; "
+                              "rerunning continues from the first unfinished notebook.")
+        if pending:
+            raise StudyFailed(f"jobs {[j.id for j in pending]} wait on inputs that never come")
         return statuses
+
+
+def _finished(running: dict) -> list:
+    """The finished futures among `running` (in submission order), waiting until there is at least one.
+    Polls `done()`, which every executor's futures have; `concurrent.futures.wait` knows only its own."""
+    while True:
+        finished = [f for f in running if f.done()]
+        if finished:
+            return finished
+        time.sleep(0.2)
 
 
 class _Done:
@@ -198,6 +218,9 @@ class _Done:
 
     def result(self):
         return self.value
+
+    def done(self) -> bool:
+        return True
 
 
 def load_status(study_dir: str | Path) -> list[dict]:

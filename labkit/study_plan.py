@@ -39,7 +39,7 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
     "smoke": {nb: SMOKE for nb in ("00_tour", "01_train_classifier", "02_train_vae", "03_train_gan", "04_evaluate",
                                    "05_diversity_saturation", "06_validate_metrics", "07_latent_sliders",
                                    "08_controlled_generation")},
-    # About 30 minutes on 2 CPU cores: short trainings, the papers' protocols at reduced sizes.
+    # About 30 minutes on 2 CPU cores (jobs side by side): short trainings, the papers' protocols at reduced sizes.
     "quick": {
         "00_tour": {},
         "01_train_classifier": {"epochs": 5},
@@ -56,6 +56,7 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
                                     "seeds": 2, "steps": 150, "n_test": 2000, "workers": 1},
         "06_validate_metrics": {"degradation_per_class": 300, "subsample_sizes": [30, 100], "repeats": 1,
                                 "gan_train_steps": 200, "subset_n": 2000, "n_generated": 300,
+                                "truncations": [0.25, 0.5, 1.0, 1.5],
                                 "augment_sizes": [100], "augment_seeds": 1, "n_test": 2000, "n_memo_train": 20000,
                                 "prd_runs": 5},
         "07_latent_sliders": {"n_reference": 2000, "n_samples": 1000, "n_batch": 128, "strengths": [-2, -1, 0, 1, 2]},
@@ -85,23 +86,32 @@ GAN_LATENT = "r3gan"  # the unconditional generator used for latent directions a
 
 
 def plan(preset: str) -> list[Job]:
-    """The jobs of a preset in a valid order (every job after the jobs it reads)."""
+    """The jobs of a preset, every job after the jobs it reads; among jobs ready at once, earlier ones start first.
+
+    Each GAN variant and each of 04's two tables is a job of its own, so that a 2-core machine always has
+    two jobs to run: the VAEs that need no classifier train beside it, and Table 1 waits only for the VAEs.
+    """
     if preset not in SIZES:
         raise ValueError(f"unknown preset {preset!r}; choose one of {PRESET_NAMES}")
     s = SIZES[preset]
     clf = ("01_train_classifier", "classifier")
     vae = {v: (f"02_train_vae-{v}", "vae") for v in VAE_VARIANTS}
-    gan = {GAN_MAIN: ("03_train_gan", "generator"), **{v: ("03_train_gan", f"generator:{v}") for v in GAN_COMPARED}}
+    gan = {v: (f"03_train_gan-{v}", "generator") for v in (GAN_MAIN, *GAN_COMPARED)}
     jobs = [Job("00_tour", params=s["00_tour"]), Job("01_train_classifier", params=s["01_train_classifier"])]
     for v in VAE_VARIANTS:
         params = {**s["02_train_vae"], **s.get(f"02_train_vae-{v}", {}), "variant": v}
-        jobs.append(Job("02_train_vae", v, params, inputs={"classifier_path": clf}))
-    jobs.append(Job("03_train_gan", params={**s["03_train_gan"], "variant": GAN_MAIN,
-                                             "compare_variants": ",".join(GAN_COMPARED)},
-                    inputs={"classifier_path": clf}))
-    jobs.append(Job("04_evaluate", params=s["04_evaluate"],
-                    inputs={"classifier_path": clf, "vae_checkpoints": vae, "gan_checkpoints": gan,
-                            "convergence_path": ("03_train_gan", "convergence")}))
+        # only the perceptual loss reads the classifier; the others train while it does
+        jobs.append(Job("02_train_vae", v, params, inputs={"classifier_path": clf} if v == "perceptual" else {}))
+    gan_sizes = {k: v for k, v in s["03_train_gan"].items() if k != "compare_steps"}
+    for v in (GAN_MAIN, *GAN_COMPARED):
+        compare_steps = s["03_train_gan"].get("compare_steps")  # one budget for every compared variant
+        steps = {"steps": compare_steps} if v != GAN_MAIN and compare_steps else {}
+        jobs.append(Job("03_train_gan", v, {**gan_sizes, **steps, "variant": v}, inputs={"classifier_path": clf}))
+    jobs.append(Job("04_evaluate", "vaes", {**s["04_evaluate"], "tables": ["table1"]},
+                    inputs={"classifier_path": clf, "vae_checkpoints": vae}))
+    jobs.append(Job("04_evaluate", "gans", {**s["04_evaluate"], "tables": ["gans"]},
+                    inputs={"classifier_path": clf, "gan_checkpoints": gan,
+                            "convergence_paths": {v: (src, "convergence") for v, (src, _) in gan.items()}}))
     jobs.append(Job("05_diversity_saturation", params=s["05_diversity_saturation"],
                     inputs={"classifier_path": clf,
                             "generators": {"VAE (plain)": vae["plain"], f"GAN ({GAN_MAIN})": gan[GAN_MAIN]}}))

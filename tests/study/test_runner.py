@@ -12,6 +12,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from labkit import runs, study
+from labkit.runtime import atomic_write_json
 from labkit.study_plan import Job
 
 pytestmark = pytest.mark.notebooks
@@ -110,6 +111,59 @@ def test_parallel_executor_gives_the_same_records(mini):
     with cf.ProcessPoolExecutor(2) as ex:
         par.run(executor=ex)
     assert [v[1:] for v in _values(serial.dir)] == [v[1:] for v in _values(par.dir)]
+
+
+def _fake_execute(job_dir, notebook, params, fingerprint, preset, cell_timeout):
+    """execute_job without papermill: sleeps, fails when asked, records the artefact later jobs read."""
+    time.sleep(params.get("sleep_s", 0.0))
+    status = {"notebook": notebook, "parameters": params, "fingerprint": fingerprint, "wall_s": 0.0,
+              "state": "failed" if params.get("mode") == "raise" else "succeeded", "error": "boom"}
+    runs.record_artifact(job_dir, "out", job_dir + "/metrics.json")
+    atomic_write_json(status, Path(job_dir) / "status.json")
+    return status
+
+
+@pytest.fixture
+def scheduled(tmp_path, monkeypatch):
+    """A study of fake jobs on a 2-thread pool: a (slow, or failing) -> d, and b -> c, all quick."""
+    import concurrent.futures as cf
+    monkeypatch.setattr(study, "execute_job", _fake_execute)
+    monkeypatch.setattr(study, "NOTEBOOKS_DIR", tmp_path)
+    for name in "abcd":
+        (tmp_path / f"{name}.ipynb").write_text("{}")
+    params = {"a": {"sleep_s": 2.0, "mode": "ok"}, "b": {"sleep_s": 0.1}}
+    monkeypatch.setattr(study, "plan", lambda preset: [
+        Job("a", params=params["a"]), Job("b", params=params["b"]),
+        Job("c", params={}, inputs={"source": ("b", "out")}), Job("d", params={}, inputs={"source": ("a", "out")})])
+
+    def run():
+        events = []
+        with cf.ThreadPoolExecutor(2) as ex:
+            try:
+                study.Study(name="s", preset="smoke", root=tmp_path / "runs").run(
+                    executor=ex, max_parallel=2, on_event=lambda e, job, st: events.append((e, job.id)))
+            except study.StudyFailed as err:
+                events.append(("failed", str(err)))
+        return events
+    return params, run
+
+
+def test_a_job_starts_when_its_own_inputs_are_done_not_a_whole_stage(scheduled):
+    _, run = scheduled
+    events = run()
+    # c reads only b, so it runs while slow a is still going; d waits for a
+    assert events.index(("start", "c")) < events.index(("done", "a")) < events.index(("start", "d"))
+    assert sorted(e for e in events if e[0] == "done") == [("done", j) for j in "abcd"]
+
+
+def test_after_a_failure_running_jobs_finish_and_no_new_job_starts(scheduled):
+    params, run = scheduled
+    params["a"].update(sleep_s=0.0, mode="raise")
+    params["b"]["sleep_s"] = 1.0
+    events = run()
+    assert ("done", "b") in events  # already running when a failed: finished and recorded
+    assert ("start", "c") not in events and ("start", "d") not in events
+    assert events[-1][0] == "failed" and "notebook a failed: boom" in events[-1][1]
 
 
 def test_killed_study_resumes_from_first_unfinished_notebook(mini, tmp_path):

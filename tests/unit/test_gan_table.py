@@ -88,3 +88,7 @@ def test_verdicts_round_trip(tmp_path):
     back = gt.load_verdicts(path)
     assert back["acgan"]["converged"] == 1 and back["acgan"]["min_class_share"] == pytest.approx(0.08)
     assert "class_histogram" not in back["acgan"] and gt.load_verdicts("") == {}
+    # one file per training run (the study trains each variant in a job of its own), merged
+    other = gt.save_verdicts({"r3gan": {**results["acgan"], "converged": 0}}, tmp_path / "other.json")
+    merged = gt.load_verdicts({"acgan": path, "r3gan": other})
+    assert merged["acgan"]["converged"] == 1 and merged["r3gan"]["converged"] == 0 and gt.load_verdicts({}) == {}
