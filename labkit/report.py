@@ -53,9 +53,16 @@ def _figures(study_dir: Path) -> dict[str, list[Path]]:
 
 
 def _timings(study_dir: Path) -> pd.DataFrame:
-    rows = [{"job": Path(s["parameters"]["run_dir"]).name, "state": s["state"], "wall_s": s.get("wall_s"),
-             "error": s.get("error", "")} for s in load_status(study_dir)]
+    rows = [{"job": Path(s["parameters"]["run_dir"]).name, "started": s.get("started", ""), "state": s["state"],
+             "wall_s": s.get("wall_s"), "error": s.get("error", "")} for s in load_status(study_dir)]
     return pd.DataFrame(rows)
+
+
+def _span_s(timings: pd.DataFrame) -> float:
+    """Seconds from the first job's start to the last job's end (jobs run side by side, so less than their sum)."""
+    start = pd.to_datetime(timings["started"], errors="coerce")
+    end = start + pd.to_timedelta(timings["wall_s"].astype(float), unit="s")
+    return float((end.max() - start.min()).total_seconds()) if start.notna().any() else float("nan")
 
 
 def write_report(study_dir: str | Path) -> tuple[Path, Path]:
@@ -72,7 +79,9 @@ def write_report(study_dir: str | Path) -> tuple[Path, Path]:
     sections += [(f"Figures of {job}", None, figs, "") for job, figs in figures.items()]
     title = f"labkit study report: {study_dir.name}"
     total = timings["wall_s"].sum() if not timings.empty else 0
-    intro = (f"Study folder `{study_dir}`; {len(timings)} notebook runs, {total:.0f} s of notebook time. "
+    span = _span_s(timings) if not timings.empty else float("nan")
+    span_text = f", {span:.0f} s from the first start to the last end" if span == span else ""
+    intro = (f"Study folder `{study_dir}`; {len(timings)} notebook runs, {total:.0f} s of notebook time{span_text}. "
              f"Versions: {', '.join(f'{k} {v}' for k, v in versions.items())}.")
     md, body = [f"# {title}", "", intro, ""], [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(intro)}</p>"]
     for heading, df, figs, note in sections:

@@ -12,9 +12,9 @@ TABLE1 = {"real images": 0.184, "1 VAE + hard labels": 0.05, "2 VAE + soft label
 EVAL = dict(extractor="classifier", n_real=10000, n_fake=10000, split="test", repeats=3, seed=0)
 
 
-def _status(job_dir, wall_s=1.5):
+def _status(job_dir, wall_s=1.5, **extra):
     (job_dir / "status.json").write_text(json.dumps({"state": "succeeded", "wall_s": wall_s,
-                                                     "parameters": {"run_dir": str(job_dir)}}))
+                                                     "parameters": {"run_dir": str(job_dir)}, **extra}))
 
 
 def _evaluate(root):
@@ -122,3 +122,10 @@ def test_report_of_a_study_without_paper_records(tmp_path):
     html, _ = write_report(tmp_path)
     text = html.read_text()
     assert "test_accuracy" in text and "Table 1 of the VAE paper" not in text and "(paper)" not in text
+
+
+def test_report_states_notebook_time_and_the_span_of_jobs_run_side_by_side(tmp_path):
+    for name, started, wall_s in (("01_a", "2026-01-01T10:00:00", 100.0), ("02_b", "2026-01-01T10:00:30", 100.0)):
+        _status(runs.run_dir(tmp_path / name), wall_s=wall_s, started=started)
+    html, _ = write_report(tmp_path)
+    assert "200 s of notebook time, 130 s from the first start to the last end" in html.read_text()
