@@ -1,4 +1,5 @@
-"""Evaluation-classifier training on the CPU: throughput (images/s) and wall time to reach 91 % test accuracy.
+"""Evaluation-classifier training on the CPU: throughput (images/s), wall time to reach 91 % test accuracy, and the
+speed of its NHWC (channels-last) weights against the same network in NCHW, run side by side.
 
 Run: `.venv/bin/python -m benchmarks.bench_classifier [--threads N]`. Prints one JSON line per measurement.
 """
@@ -39,12 +40,51 @@ def time_to_accuracy(target: float = 0.91, max_epochs: int = 8) -> dict:
             "total_seconds": time.perf_counter() - t0}
 
 
+def layout_speedup(rounds: int = 5, batch_size: int = 256, n_eval: int = 2000) -> dict:
+    """Seconds per training step and per `n_eval` inferred images, NHWC (labkit's layout) against NCHW.
+
+    Both copies hold the same weights; the rounds alternate between them and the best of each is kept.
+    """
+    import copy
+    import torch.nn.functional as F
+    from labkit.models.classifier import Classifier, predict
+    torch.manual_seed(0)
+    nhwc = Classifier()
+    nchw = copy.deepcopy(nhwc).to(memory_format=torch.contiguous_format)
+    x, y = torch.rand(batch_size, 1, 28, 28), torch.randint(0, 10, (batch_size,))
+    images = torch.rand(n_eval, 1, 28, 28)
+
+    def train_step(model, opt):
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    best = {}
+    for name, model in (("nhwc", nhwc), ("nchw", nchw)) * rounds:
+        opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+        train_step(model, opt)  # warm-up: oneDNN picks its kernels on the first call
+        t0 = time.perf_counter()
+        for _ in range(5):
+            train_step(model, opt)
+        t1 = time.perf_counter()
+        predict(model, images, what="features")
+        t2 = time.perf_counter()
+        for key, v in ((f"{name}_train_step_s", (t1 - t0) / 5), (f"{name}_infer_s", t2 - t1)):
+            best[key] = min(best.get(key, float("inf")), v)
+    return {**{k: round(v, 4) for k, v in best.items()},
+            "train_speedup": round(best["nchw_train_step_s"] / best["nhwc_train_step_s"], 2),
+            "infer_speedup": round(best["nchw_infer_s"] / best["nhwc_infer_s"], 2),
+            "batch_size": batch_size, "n_eval": n_eval}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
     p.add_argument("--skip-accuracy", action="store_true", help="only the throughput (seconds instead of minutes)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
+    print(json.dumps({"bench": "classifier_layout", **layout_speedup(), "threads": args.threads}), flush=True)
     print(json.dumps({"bench": "classifier_train_throughput", "images_per_s": round(throughput(), 1),
                       "threads": args.threads}), flush=True)
     if not args.skip_accuracy:

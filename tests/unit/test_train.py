@@ -1,4 +1,6 @@
 """The fit loop: exact resume after interruption, NaN guard, checkpoints, classifier quality on digits."""
+import copy
+
 import pytest
 import torch
 
@@ -83,6 +85,19 @@ def test_classifier_learns_digits_and_round_trips(digits_classifier, digits_test
     assert torch.equal(labkit.predict(digits_classifier, x), labkit.predict(again, x))
     feats = labkit.predict(again, x, what="features")
     assert feats.shape == (50, TINY_CLASSIFIER.feature_dim)
+
+
+def test_classifier_keeps_nhwc_weights_and_matches_nchw(digits_classifier, digits_test, tmp_path):
+    # a checkpoint from before the layout change (NCHW tensors) loads into NHWC weights and predicts the same
+    nchw = copy.deepcopy(digits_classifier).to(memory_format=torch.contiguous_format)
+    labkit.save_models(tmp_path / "nchw.pt", {"model": nchw})
+    loaded = labkit.load_model(tmp_path / "nchw.pt")
+    convs = [m for m in loaded.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in convs)
+    assert not nchw.blocks[1][0].weight.is_contiguous(memory_format=torch.channels_last)
+    x = digits_test.float()[:50]
+    torch.testing.assert_close(labkit.predict(loaded, x, what="logits"), labkit.predict(nchw, x, what="logits"),
+                               rtol=1e-4, atol=1e-4)
 
 
 def test_soft_labels_are_used_as_targets(digits_train):
