@@ -54,8 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"[labkit] {job.id}: {status['state']} in {status['wall_s']:.0f} s", flush=True)
 
-    if args.workers > 1:  # kernels inherit this: N jobs of all-core torch threads would oversubscribe the cores
-        os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // args.workers)))
+    # kernels inherit this: N jobs of all-core torch threads would oversubscribe the cores (empty counts as unset)
+    if args.workers > 1 and not os.environ.get("OMP_NUM_THREADS", "").strip():
+        os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // args.workers))
     executor = cf.ProcessPoolExecutor(args.workers) if args.workers > 1 else None
     try:
         study.run(only=args.only, force=args.force, executor=executor, on_event=say, max_parallel=args.workers)
