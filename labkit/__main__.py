@@ -22,6 +22,16 @@ def _overrides(args, parser) -> dict:
     return overrides
 
 
+def share_cores(workers: int, environ=os.environ, cpus: int | None = None) -> None:
+    """Give each of `workers` parallel kernels an equal share of the cores through OMP_NUM_THREADS, which they inherit.
+
+    N jobs each running all-core torch threads would oversubscribe the machine. A value the user set is kept;
+    an empty one counts as unset (OpenMP rejects it and falls back to every core).
+    """
+    if workers > 1 and not environ.get("OMP_NUM_THREADS", "").strip():
+        environ["OMP_NUM_THREADS"] = str(max(1, (cpus or os.cpu_count() or 1) // workers))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labkit", description="labkit command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -54,9 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"[labkit] {job.id}: {status['state']} in {status['wall_s']:.0f} s", flush=True)
 
-    # kernels inherit this: N jobs of all-core torch threads would oversubscribe the cores (empty counts as unset)
-    if args.workers > 1 and not os.environ.get("OMP_NUM_THREADS", "").strip():
-        os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // args.workers))
+    share_cores(args.workers)
     executor = cf.ProcessPoolExecutor(args.workers) if args.workers > 1 else None
     try:
         study.run(only=args.only, force=args.force, executor=executor, on_event=say, max_parallel=args.workers)

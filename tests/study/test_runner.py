@@ -191,3 +191,13 @@ def test_killed_study_resumes_from_first_unfinished_notebook(mini, tmp_path):
     study.Study(name="killed", preset="smoke", root=root).run(on_event=lambda e, job, st: events.append((e, job.id)))
     assert events[0] == ("skip", "10_a") and ("start", "11_b") in events
     assert [v[1:] for v in _values(root / "killed")] == [v[1:] for v in _values(ref.dir)]
+
+
+@pytest.mark.parametrize("before, workers, after", [
+    ({}, 2, "4"), ({"OMP_NUM_THREADS": ""}, 2, "4"), ({"OMP_NUM_THREADS": " "}, 8, "1"),
+    ({"OMP_NUM_THREADS": "3"}, 2, "3"), ({}, 1, None)])
+def test_parallel_kernels_share_the_cores(before, workers, after):
+    from labkit.__main__ import share_cores
+    env = dict(before)
+    share_cores(workers, env, cpus=8)
+    assert env.get("OMP_NUM_THREADS") == after
