@@ -6,6 +6,7 @@ import pytest
 
 from labkit import runs, study
 from labkit.report import write_report
+from tests.conftest import kill_child_when_running
 
 pytestmark = pytest.mark.notebooks
 
@@ -71,24 +72,14 @@ def test_killed_smoke_study_resumes_with_the_same_records(smoke_study, tmp_path)
     """SIGKILL the smoke study (run one job at a time) while 04's Table 1 runs; the rerun skips the jobs before
     it, redoes the rest, and ends with the records of the uninterrupted study, which ran two jobs at a time (clock
     readings aside)."""
-    import json
-    import os
-    import signal
     import subprocess
     import sys
-    import time
 
     reference, _ = smoke_study
-    child = subprocess.Popen([sys.executable, "-m", "labkit", "study", "--preset", "smoke", "--name", "killed",
-                              "--root", str(tmp_path), "--cell-timeout", "600"], start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    status = tmp_path / "killed/04_evaluate-vaes/status.json"
-    deadline = time.time() + 900
-    while not (status.exists() and json.loads(status.read_text())["state"] == "running"):
-        assert time.time() < deadline and child.poll() is None, "the child study did not reach 04_evaluate-vaes"
-        time.sleep(1)
-    os.killpg(child.pid, signal.SIGKILL)
-    child.wait()
+    kill_child_when_running([sys.executable, "-m", "labkit", "study", "--preset", "smoke", "--name", "killed",
+                             "--root", str(tmp_path), "--cell-timeout", "600"],
+                            tmp_path / "killed/04_evaluate-vaes/status.json", timeout_s=900,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     events = []
     study.Study(name="killed", preset="smoke", root=tmp_path, cell_timeout=600).run(
         on_event=lambda e, job, st: events.append((e, job.id)))

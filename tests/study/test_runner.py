@@ -1,8 +1,5 @@
 """The study runner on tiny throwaway notebooks: failures, timeouts, skip-on-rerun, kill and resume."""
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -14,6 +11,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from labkit import runs, study
 from labkit.runtime import atomic_write_json
 from labkit.study_plan import Job
+from tests.conftest import kill_child_when_running
 
 pytestmark = pytest.mark.notebooks
 
@@ -179,14 +177,7 @@ def test_killed_study_resumes_from_first_unfinished_notebook(mini, tmp_path):
         "Job('11_b', params={'value': 2, 'mode': 'ok', 'sleep_s': 120.0}, inputs={'source': ('10_a', 'out')}), "
         "Job('12_c', 'x', params={'value': 3}, inputs={'source': ('10_a', 'out')})]\n"
         f"study.Study(name='killed', preset='smoke', root={str(root)!r}).run()\n")
-    child = subprocess.Popen([sys.executable, str(script)], start_new_session=True)
-    status_b = root / "killed/11_b/status.json"
-    deadline = time.time() + 120
-    while not (status_b.exists() and json.loads(status_b.read_text())["state"] == "running"):
-        assert time.time() < deadline and child.poll() is None, "child study did not reach 11_b"
-        time.sleep(0.5)
-    os.killpg(child.pid, signal.SIGKILL)
-    child.wait()
+    kill_child_when_running([sys.executable, str(script)], root / "killed/11_b/status.json", timeout_s=120)
     events = []
     study.Study(name="killed", preset="smoke", root=root).run(on_event=lambda e, job, st: events.append((e, job.id)))
     assert events[0] == ("skip", "10_a") and ("start", "11_b") in events
