@@ -25,7 +25,7 @@ Source = Callable[[int], ImageDataset]
 COLUMNS = ("lap", "is", "fid", "fid_small", "kid", "prd_f8", "prd_f1_8", "precision", "recall", "density", "coverage",
            "cmmd", "gan_train", "gan_test")
 FIGURE_COLUMNS = ("lap", "is", "fid", "prd_f8", "prd_f1_8", "recall", "gan_train", "gan_test")
-RENAMES = {"gan_train": "VAE-train", "gan_test": "VAE-test"}  # the VAE paper's names of GAN-train / GAN-test
+RENAMES = names.VAE_PAPER_NAMES  # Table 1 calls GAN-train / GAN-test VAE-train / VAE-test
 
 
 def labelled_source(model: nn.Module, classifier: nn.Module, n_per_class: int, name: str,

@@ -186,7 +186,8 @@ def cmmd_metric(space: str) -> str:
 
 
 def _rename_cmmd(rec: MetricRecord, space: str) -> MetricRecord:
-    """evaluate's CMMD record carries the FID extractor; name it after its own feature space instead."""
+    """evaluate's CMMD record, named after its feature space (`cmmd_classifier` without CLIP) so that it is never
+    read as the CLIP number."""
     if rec.metric != "cmmd":
         return rec
     return replace(rec, metric=cmmd_metric(space), protocol={**rec.protocol, "extractor": space})

@@ -62,12 +62,13 @@ def _kind_note(metric: str, space: str | None, column: PaperColumn) -> str:
     return ""
 
 
-def _spread(records: pd.DataFrame) -> str:
-    """What the ± of these records is over ('images', 'repeats, a fresh generated set each'); '' without any ±."""
+def _spread(metric: str, records: pd.DataFrame) -> str:
+    """What the ± of these records is over ('images', 'repeats (a fresh generated set each)'); '' without any ±."""
     if "std" not in records or not pd.to_numeric(records["std"], errors="coerce").notna().any():
         return ""
-    over = sorted({str(v) for v in records.get("std_over", pd.Series(dtype=object)).dropna()}) or ["repeats"]
-    return " / ".join("repeats (a fresh generated set each)" if o == "repeats" else o for o in over)
+    over = sorted({str(v) for v in records.get("std_over", pd.Series(dtype=object)).dropna()})
+    return " / ".join("repeats (a fresh generated set each)" if o == "repeats" else o
+                      for o in over or [names.metric_name(metric).std_over])
 
 
 def legend(selected: pd.DataFrame, columns: dict[str, tuple[str, str | None]], paper: Paper | None = None,
@@ -83,7 +84,7 @@ def legend(selected: pd.DataFrame, columns: dict[str, tuple[str, str | None]], p
     """
     entries, spaces = [], []
     for metric, (label, space) in columns.items():
-        spread = _spread(selected[selected["metric"] == metric])
+        spread = _spread(metric, selected[selected["metric"] == metric])
         column = paper.columns.get(metric) if paper else None
         if column is not None and any(column.cells.values()):
             note = _kind_note(metric, space, column)  # says it all where ours is a surrogate of the paper's

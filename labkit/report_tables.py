@@ -34,7 +34,6 @@ PAPER_VAE = Paper.from_cells("Leontev et al., Table 1 (Fashion-MNIST, 1000 gener
     "gan_train": ("VAE-train: accuracy on the real test set of a classifier trained 20 epochs on the generated "
                   "set", ()),
     "gan_test": ("VAE-test: accuracy of the real-trained classifier on the conditional VAE's images", ())})
-VAE_RENAMES = {"gan_train": "VAE-train", "gan_test": "VAE-test"}
 
 # Table 1 of the controlled-generation paper (Saladukha & Kovalev): 6000 histology images. "–": the paper
 # reports that variant did not converge. Row keys are our GAN variant names.
@@ -124,16 +123,16 @@ def select(records: pd.DataFrame, run_prefix: str, row: str = "model", metrics: 
 
 def columns_of(selected: pd.DataFrame, metrics: list[str] | None = None, renames: dict[str, str] | None = None,
                space: str | None = None) -> dict[str, tuple[str, str | None]]:
-    """metric -> (column label, feature space), in display order (known metrics first, in `names.ORDER`).
+    """metric -> (column label, feature space), in display order (`names.order_key`; `metrics` when given).
 
     The space is what the metric's records name in its `space_field` (`extractor`, `distance`); `space` is
     the default for records that name none. Records of one metric in several spaces are labelled 'C1/pixels'.
     """
     renames = renames or {}
     present = list(dict.fromkeys(selected["metric"])) if not selected.empty else []
-    known = [m for m in (metrics or names.ORDER) if m in present]
+    order = [m for m in metrics if m in present] if metrics else sorted(present, key=names.order_key)
     out = {}
-    for m in known + [m for m in present if m not in known]:
+    for m in order:
         field = names.metric_name(m).space_field
         own = selected.loc[selected["metric"] == m, field].dropna() if field and field in selected else []
         found = sorted({str(v) for v in own}) or ([space] if field and space else [])
@@ -220,7 +219,7 @@ def vae_table(records: pd.DataFrame) -> PaperTable | None:
     return _paper_table("Table 1 of the VAE paper (Fashion-MNIST)", records, "table1", PAPER_VAE, _vae_key,
                         "Our numbers, then the paper's beside each column that measures the same metric; the legend "
                         "defines every column and says where ours differs in kind from the paper's. A model that "
-                        "could not be evaluated keeps its row, with the reason under 'not evaluated'.", VAE_RENAMES)
+                        "could not be evaluated keeps its row, with the reason under 'not evaluated'.", names.VAE_PAPER_NAMES)
 
 
 def _gan_key(name: str) -> str | None:

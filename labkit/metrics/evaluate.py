@@ -16,11 +16,11 @@ from ..data.dataset import ImageDataset
 from ..generate import GenerationBudgetError
 from ..features import ClassifierFeatures, WeightsNotFoundError, extract, get_extractor
 from ..models.classifier import predict
+from ._order import canonical_dataset
 from .classifier import GAN_TRAIN_SETTINGS, gan_test, gan_train
 from .cmmd import cmmd
 from .fid import frechet_distance
 from .inception_score import inception_score
-from ._order import canonical_dataset
 from .kid import kid
 from .knn import prdc
 from .prd import prd

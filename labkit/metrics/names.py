@@ -40,6 +40,7 @@ class MetricName:
         better: "higher", "lower", "≈ 1" or "" (a verdict or a reason, not a score).
         space_field: protocol field naming its feature space or distance; "" when it has none.
         defining_spaces: spaces in which the metric is itself; elsewhere it is labelled a surrogate.
+        std_over: what its ± is over, unless its records say (`std_over`).
     """
 
     key: str
@@ -48,11 +49,12 @@ class MetricName:
     better: str = ""
     space_field: str = ""
     defining_spaces: tuple[str, ...] = ()
+    std_over: str = "repeats"
 
 
 METRICS: dict[str, MetricName] = {m.key: m for m in (
     MetricName("lap", "LAP", "variance of the 4-neighbour Laplacian of each image (grey, pixels in [0, 1]), mean "
-               "over images", "higher"),
+               "over images", "higher", std_over="images"),
     MetricName("is", "IS", "Inception Score exp E_x KL(p(y|x) ‖ p(y)) from the softmax of the network in brackets, "
                "on 10 random parts of each generated set (seeded shuffle: the order of the set does not matter)",
                "higher", "extractor"),
@@ -60,6 +62,17 @@ METRICS: dict[str, MetricName] = {m.key: m for m in (
                "each generated set", "lower", "extractor"),
     MetricName("kid", "KID", "unbiased MMD² with the cubic polynomial kernel, mean over random subset pairs of up to "
                "1000 real and generated images", "lower", "extractor"),
+    MetricName("lpips_to_real", "LPIPS", "mean distance between generated images and real test images paired at "
+               "random, as the controlled-generation paper uses LPIPS (lower = closer to the real images). Random "
+               "pairs mix classes, so images between classes (a blurry average) can score lower than real ones, the "
+               "paper's own caveat: read it beside FID and precision", "lower", "distance",
+               ("lpips-alex", "lpips-vgg")),
+    MetricName("lpips_diversity", "pair-diversity", "mean distance between random pairs of distinct generated "
+               "images: a diversity measure, not LPIPS as the controlled-generation paper uses it (generated vs "
+               "real)", "higher", "distance"),
+    MetricName("ppl", "PPL", "perceptual path length: distance between the images at latent points ε apart, / ε², "
+               "mean over random latent paths without the 1% shortest and longest (Karras et al.)", "lower",
+               "distance", std_over="paths"),
     MetricName("prd_f8", "PRD F8", "max F_8 of the PRD curve (Sajjadi et al.; 20 k-means clusters of real ∪ "
                "generated features, averaged over runs): recall-like", "higher", "extractor"),
     MetricName("prd_f1_8", "PRD F1/8", "max F_1/8 of the same PRD curve: precision-like", "higher", "extractor"),
@@ -77,28 +90,20 @@ METRICS: dict[str, MetricName] = {m.key: m for m in (
     MetricName("cmmd_classifier", "CMMD", "CMMD's formula and bandwidth (σ = 10, × 1000) on C1's features, because "
                "CLIP's weights are absent; σ suits unit-norm CLIP embeddings, not these features, so it is a "
                "surrogate: compare rows, not values", "lower", "extractor", ("clip",)),
+    MetricName("swd", "SWD", "sliced Wasserstein distance (× 1000) between Laplacian-pyramid patch descriptors of "
+               "real and generated images, mean over pyramid levels", "lower"),
     MetricName("gan_train", "GAN-train", "accuracy on the real test set of a classifier of C1's architecture "
                "trained on the generated set and its labels (Shmelkov et al.; = VAE-train)", "higher"),
     MetricName("gan_test", "GAN-test", "accuracy of C1 on generated images against their conditioning labels, "
                "for conditional models (Shmelkov et al.; = VAE-test)", "higher"),
-    MetricName("lpips_to_real", "LPIPS", "mean distance between generated images and real test images paired at "
-               "random, as the controlled-generation paper uses LPIPS (lower = closer to the real images)", "lower",
-               "distance", ("lpips-alex", "lpips-vgg")),
-    MetricName("lpips_diversity", "pair-diversity", "mean distance between random pairs of distinct generated "
-               "images: a diversity measure, not LPIPS as the controlled-generation paper uses it (generated vs "
-               "real)", "higher", "distance"),
-    MetricName("ppl", "PPL", "perceptual path length: distance between the images at latent points ε apart, / ε², "
-               "mean over random latent paths without the 1% shortest and longest (Karras et al.)", "lower",
-               "distance"),
-    MetricName("swd", "SWD", "sliced Wasserstein distance (× 1000) between Laplacian-pyramid patch descriptors of "
-               "real and generated images, mean over pyramid levels", "lower"),
     MetricName("diverged", "diverged", "1 when notebook 03 found the training diverged (NaN losses, an exploding "
                "critic or collapsed samples)"),
     MetricName("converged", "converged", "1 when notebook 03 found the training converged"),
     MetricName("min_class_share", "min class share", "smallest share of any class among the generator's samples, "
                "by C1's labels (notebook 03); 0 = a class is never drawn", "higher"),
     MetricName("plateau_accuracy", "plateau GAN-train", "GAN-train accuracy where the curve over generated images "
-               "per class levels off: mean over seeds of the accuracy at the two largest sizes", "higher"),
+               "per class levels off: mean over seeds of the accuracy at the two largest sizes", "higher",
+               std_over="seeds"),
     MetricName("effective_size", "effective size /class", "real images per class whose classifier reaches the "
                "plateau's accuracy [the same at plateau ∓ std], with its status", "higher"),
     MetricName("saturation_n", "saturation n/class", "smallest generated size per class whose accuracy is within "
@@ -106,7 +111,8 @@ METRICS: dict[str, MetricName] = {m.key: m for m in (
     MetricName("error", "not evaluated", "why a model has no numbers (e.g. it cannot draw some class within the "
                "generation budget); its row is kept so that a failure is never a silent omission"),
 )}
-ORDER = tuple(METRICS)  # display order of columns
+ORDER = tuple(METRICS)  # display order of columns (`fid_5k` and the like right after `fid`)
+VAE_PAPER_NAMES = {"gan_train": "VAE-train", "gan_test": "VAE-test"}  # the VAE paper's names of GAN-train / -test
 
 
 def _fid_small(key: str) -> MetricName | None:
@@ -123,6 +129,13 @@ def _fid_small(key: str) -> MetricName | None:
 def metric_name(key: str) -> MetricName:
     """The entry of a metric; an unknown key gets a bare entry under its own name."""
     return METRICS.get(key) or _fid_small(key) or MetricName(key, key, "")
+
+
+def order_key(key: str) -> float:
+    """Where a metric's column goes: its place in `ORDER`, FID on subsets right after FID, unknown ones last."""
+    if key in METRICS:
+        return ORDER.index(key)
+    return ORDER.index("fid") + 0.5 if _fid_small(key) else len(ORDER)
 
 
 def is_surrogate(key: str, space: str | None) -> bool:
