@@ -16,6 +16,7 @@ import torch.nn as nn
 
 from . import data, generate
 from .data.dataset import ImageDataset
+from .metrics import names
 from .metrics.evaluate import evaluate
 
 Source = Callable[[int], ImageDataset]
@@ -24,6 +25,7 @@ Source = Callable[[int], ImageDataset]
 COLUMNS = ("lap", "is", "fid", "fid_small", "kid", "prd_f8", "prd_f1_8", "precision", "recall", "density", "coverage",
            "cmmd", "gan_train", "gan_test")
 FIGURE_COLUMNS = ("lap", "is", "fid", "prd_f8", "prd_f1_8", "recall", "gan_train", "gan_test")
+RENAMES = names.VAE_PAPER_NAMES  # Table 1 calls GAN-train / GAN-test VAE-train / VAE-test
 
 
 def labelled_source(model: nn.Module, classifier: nn.Module, n_per_class: int, name: str,
@@ -95,21 +97,46 @@ def metric_columns(df: pd.DataFrame, n_small: int | None = None) -> list[str]:
     return [small if c == "fid_small" else c for c in COLUMNS if (small if c == "fid_small" else c) in df]
 
 
-def shown(df: pd.DataFrame, columns: list[str], digits: int = 4) -> pd.DataFrame:
-    """`mean ± std` strings for the given metric columns (mean alone when std is NaN)."""
-    return pd.DataFrame({c: [f"{m:.{digits}g} ± {s:.2g}" if s == s else f"{m:.{digits}g}"
-                             for m, s in zip(df[c], df[f"{c}_std"])] for c in columns}, index=df.index)
+def column_labels(df: pd.DataFrame, renames: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Metric -> column label carrying the feature space its records name (`FID (C1)`, `VAE-train`).
+
+    Args:
+        df: an evaluate table with `attrs["records"]`; metrics without records keep their own name.
+        renames: metric -> bare name replacing the usual one (Table 1's `gan_train` is `VAE-train`).
+    """
+    renames = renames or {}
+    out = {}
+    for rec in df.attrs.get("records", []):
+        field = names.metric_name(rec.metric).space_field
+        out[rec.metric] = names.label(rec.metric, rec.protocol.get(field) if field else None, renames.get(rec.metric))
+    return out
 
 
-def bar_figure(df: pd.DataFrame, columns: list[str], title: str):
-    """One horizontal bar panel per metric, rows as bars, ± as error bars; returns the figure."""
+def shown(df: pd.DataFrame, columns: list[str], digits: int = 4, renames: Mapping[str, str] | None = None
+          ) -> pd.DataFrame:
+    """`mean ± std` strings for the given metric columns (mean alone when std is NaN), under their labels.
+
+    A model that was not evaluated shows empty cells and its reason in a `not evaluated` column.
+    """
+    labels = column_labels(df, renames)
+    cell = lambda m, s: "" if m != m else f"{m:.{digits}g} ± {s:.2g}" if s == s else f"{m:.{digits}g}"  # noqa: E731
+    out = pd.DataFrame({labels.get(c, c): [cell(m, s) for m, s in zip(df[c], df[f"{c}_std"])] for c in columns},
+                       index=df.index)
+    if "error" in df and df["error"].notna().any():
+        out[names.label("error")] = df["error"].fillna("")
+    return out
+
+
+def bar_figure(df: pd.DataFrame, columns: list[str], title: str, renames: Mapping[str, str] | None = None):
+    """One horizontal bar panel per metric (titled by its label), rows as bars, ± as error bars; returns the figure."""
     columns = [c for c in columns if c in df] or [c for c in COLUMNS if c in df][:1]
+    labels = column_labels(df, renames)
     fig, axes = plt.subplots(1, len(columns), figsize=(2.6 * len(columns), 0.4 * len(df) + 2), sharey=True,
                              squeeze=False)
     for ax, c in zip(axes[0], columns):
         std = df[f"{c}_std"].fillna(0) if f"{c}_std" in df else None
         ax.barh(range(len(df)), df[c], xerr=std, color="tab:blue")
-        ax.set_title(c)
+        ax.set_title(labels.get(c, c), fontsize=9)
     axes[0, 0].set_yticks(range(len(df)), df.index, fontsize=8)
     axes[0, 0].invert_yaxis()
     fig.suptitle(title)

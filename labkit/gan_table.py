@@ -1,9 +1,11 @@
 """The GAN comparison table: every GAN on the same budget, the papers' metrics and the convergence verdicts.
 
 One row per generator: IS, FID, PRD F8 / F1/8, k-NN precision / recall / density / coverage and CMMD
-from `labkit.metrics.evaluate`, plus LPIPS diversity (mean distance between random pairs of samples,
-higher = more diverse), perceptual path length (lower = smoother) and, optionally, SWD; beside them
-the verdicts of notebook 03 (diverged, converged, reason, smallest class share).
+from `labkit.metrics.evaluate`, plus LPIPS to real images (mean distance of generated to real images in
+random pairs, lower = closer: the controlled-generation paper's LPIPS), pair-diversity (mean distance
+between random pairs of samples, higher = more diverse), perceptual path length (lower = smoother) and,
+optionally, SWD; beside them the verdicts of notebook 03 (diverged, converged, reason, smallest class
+share). A generator whose samples cannot be evaluated (NaN) keeps its row, with the reason in `error`.
 
 Choices, all in the records' protocol:
 - Samples are the generator's own distribution: unconditional ones are labelled by the evaluation
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -30,8 +33,9 @@ import torch.nn as nn
 
 from .data.dataset import ImageDataset
 from .features import ClassifierFeatures, WeightsNotFoundError, get_extractor
-from .metrics.evaluate import evaluate, sample_labelled
-from .metrics.lpips import distance_name, lpips_diversity, make_distance
+from .metrics._order import canonical_dataset
+from .metrics.evaluate import SamplingError, evaluate, sample_labelled
+from .metrics.lpips import distance_name, lpips_diversity, lpips_to_real, make_distance
 from .metrics.ppl import perceptual_path_length
 from .metrics.record import MetricRecord
 from .metrics.swd import swd
@@ -40,8 +44,8 @@ from .runtime import atomic_write_json
 SHARED_METRICS = ("is", "fid", "prd", "prdc", "cmmd")  # computed by `metrics.evaluate`
 VERDICT_COLUMNS = ("diverged", "converged", "reason", "min_class_share")
 # Display order; `cmmd_classifier` replaces `cmmd` when CLIP weights are absent.
-COLUMNS = ("is", "fid", "lpips_diversity", "ppl", "cmmd", "cmmd_classifier", "prd_f8", "prd_f1_8", "precision",
-           "recall", "density", "coverage", "swd", "kid", "gan_train", "gan_test")
+COLUMNS = ("is", "fid", "lpips_to_real", "lpips_diversity", "ppl", "cmmd", "cmmd_classifier", "prd_f8", "prd_f1_8",
+           "precision", "recall", "density", "coverage", "swd", "kid", "gan_train", "gan_test")
 
 
 def summarise_verdicts(results: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -98,8 +102,8 @@ def resolve_cmmd_space(spec: Any, classifier: nn.Module) -> tuple[nn.Module | No
 
 
 def _draws(model: nn.Module, classifier: nn.Module, n: int, seeds: list[int]) -> dict[int, ImageDataset]:
-    """One generated set per seed, sampled once and shared by every metric of the row."""
-    return {s: sample_labelled(model, classifier, n, s) for s in seeds}
+    """One generated set per seed, sampled once and shared by every metric of the row, in canonical order."""
+    return {s: canonical_dataset(sample_labelled(model, classifier, n, s)) for s in seeds}
 
 
 def gan_table(generators: Mapping[str, nn.Module], reference: ImageDataset, *, classifier: nn.Module,
@@ -109,7 +113,7 @@ def gan_table(generators: Mapping[str, nn.Module], reference: ImageDataset, *, c
               cmmd_extractor: Any = "clip", swd_images: int = 0, swd_kwargs: Mapping[str, Any] | None = None,
               extractor: str = "classifier", metrics: tuple[str, ...] = SHARED_METRICS, prd_runs: int = 10, k: int = 5,
               device: str | torch.device = "auto", cache: bool = True, **evaluate_kw) -> pd.DataFrame:
-    """One row per generator: IS, FID, LPIPS diversity, PPL, CMMD, PRD, k-NN metrics (and SWD), with verdicts.
+    """One row per generator: IS, FID, LPIPS to real, pair-diversity, PPL, CMMD, PRD, k-NN metrics (SWD), verdicts.
 
     Args:
         generators: name -> generator with `sample(n, generator=, labels=)` (images in [0, 1]) and a latent
@@ -118,9 +122,10 @@ def gan_table(generators: Mapping[str, nn.Module], reference: ImageDataset, *, c
         classifier: the evaluation classifier (IS, features, labels of unconditional samples, offline distance).
         verdicts: variant -> notebook 03 verdict (`load_verdicts`); missing names get empty verdict columns.
         n_fake: generated images per repeat. repeats: generated sets, seeds `seed + r`.
-        n_pairs: random pairs of LPIPS diversity per repeat (pair draw seeded by the repeat's seed).
+        n_pairs: random pairs of LPIPS to real and of pair-diversity per repeat (seeded by the repeat's seed).
         n_paths, epsilon, interpolation, sampling: PPL protocol (once per generator, seed `seed`).
-        distance: perceptual distance of diversity and PPL ("classifier", "alex", "vgg", "pixel", "auto").
+        distance: perceptual distance of LPIPS to real, diversity and PPL ("classifier", "alex", "vgg", "pixel",
+            "auto"); only "alex" and "vgg" give the paper's LPIPS, the others a surrogate.
         cmmd_extractor: CMMD space ("clip" falls back to the classifier's features when absent); None: no CMMD.
         swd_images: > 0 adds SWD between that many real and generated images (28×28 and up), per repeat.
         swd_kwargs: further `labkit.metrics.swd` arguments (patch_size, levels, projections, ...).
@@ -140,13 +145,23 @@ def gan_table(generators: Mapping[str, nn.Module], reference: ImageDataset, *, c
     rows, records = [], []
     for name, model in generators.items():
         start = time.perf_counter()
-        draws = _draws(model, classifier, n_fake, seeds)
+        v = verdicts.get(name, {})
+        try:
+            draws = _draws(model, classifier, n_fake, seeds)
+        except SamplingError as e:  # e.g. a diverged generator's NaN samples: its row stays, with the reason
+            warnings.warn(f"{name} not evaluated: {e}", stacklevel=2)
+            rows.append({"model": name, "error": str(e), **{c: v.get(c) for c in VERDICT_COLUMNS}, "n_fake": n_fake,
+                         "repeats": repeats, "wall_s": time.perf_counter() - start})
+            records += [MetricRecord("error", str(e), protocol={"model": name, "repeats": repeats})]
+            records += _verdict_records(name, v)
+            continue
         df = evaluate({name: lambda s: draws[s]}, reference, classifier=classifier, extractor=extractor,
                       n_fake=n_fake, repeats=repeats, seed=seed, metrics=metrics, prd_runs=prd_runs, k=k,
                       cmmd_extractor=cm, device=device, cache=cache, **evaluate_kw)
         row = df.iloc[0].to_dict()
         base = {key: row[key] for key in ("extractor", "reference", "split", "n_real") if key in row}
         recs = [_rename_cmmd(r, space) for r in df.attrs["records"]]
+        recs.append(_to_real(reference, draws, dist, n_pairs, name, base))
         recs.append(_diversity(draws, dist, n_pairs, name, base))
         recs.append(_ppl(model, dist, name, base, n_paths=n_paths, epsilon=epsilon, interpolation=interpolation,
                          sampling=sampling, seed=seed))
@@ -155,7 +170,6 @@ def gan_table(generators: Mapping[str, nn.Module], reference: ImageDataset, *, c
         out = {"model": name}
         for rec in recs:
             out[rec.metric], out[f"{rec.metric}_std"] = rec.value, rec.std
-        v = verdicts.get(name, {})
         out.update({c: v.get(c) for c in VERDICT_COLUMNS})
         out.update(distance=distance_name(dist), cmmd_space=space, n_fake=n_fake, repeats=repeats,
                    wall_s=time.perf_counter() - start)
@@ -172,10 +186,21 @@ def cmmd_metric(space: str) -> str:
 
 
 def _rename_cmmd(rec: MetricRecord, space: str) -> MetricRecord:
-    """evaluate's CMMD record carries the FID extractor; name it after its own feature space instead."""
+    """evaluate's CMMD record, named after its feature space (`cmmd_classifier` without CLIP) so that it is never
+    read as the CLIP number."""
     if rec.metric != "cmmd":
         return rec
     return replace(rec, metric=cmmd_metric(space), protocol={**rec.protocol, "extractor": space})
+
+
+def _to_real(reference: ImageDataset, draws: dict[int, ImageDataset], dist: nn.Module, n_pairs: int, name: str,
+             base: dict) -> MetricRecord:
+    real = reference.float()
+    results = [lpips_to_real(real, ds.float(), dist, n_pairs=n_pairs, seed=s) for s, ds in draws.items()]
+    r0 = results[0]
+    return MetricRecord.from_values("lpips_to_real", [r.value for r in results], model=name, n_pairs=n_pairs,
+                                    n_images=r0.n_fake, seeds=list(draws), distance=r0.distance, std_over="repeats",
+                                    **base)
 
 
 def _diversity(draws: dict[int, ImageDataset], dist: nn.Module, n_pairs: int, name: str, base: dict) -> MetricRecord:
@@ -199,7 +224,7 @@ def _swd(reference: ImageDataset, draws: dict[int, ImageDataset], n: int, name: 
     for s, ds in draws.items():
         rng = np.random.default_rng(s)
         real = reference.float()[np.sort(rng.choice(len(reference), min(n, len(reference)), replace=False))]
-        fake = ds.float()[: min(n, len(ds))]
+        fake = ds.float()[np.sort(rng.choice(len(ds), min(n, len(ds)), replace=False))]  # random, not leading, rows
         res = swd(real, fake, seed=s, **{"device": "cpu", **kw})
         values.append(res.value)
         proto = res.protocol()
@@ -216,11 +241,11 @@ def _verdict_records(name: str, v: Mapping[str, Any]) -> list[MetricRecord]:
 
 
 def shown(table: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
-    """The table for reading: `mean ± std` cells for the metric columns, then the verdicts."""
+    """The table for reading: `mean ± std` cells for the metric columns under their labels, then the verdicts."""
     from .evaluation_tables import shown as mean_std_cells
 
     out = mean_std_cells(table, [c for c in COLUMNS if c in table], digits)  # every metric has its _std column
-    for c in (*VERDICT_COLUMNS, "distance", "wall_s"):
+    for c in (*VERDICT_COLUMNS, "wall_s"):
         if c in table:
             out[c] = table[c].round(1) if c == "wall_s" else table[c]
     return out

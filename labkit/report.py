@@ -71,12 +71,12 @@ def write_report(study_dir: str | Path) -> tuple[Path, Path]:
     records = runs.load_records(study_dir)
     timings = _timings(study_dir)
     versions = next((json.loads(p.read_text()).get("versions") for p in study_dir.glob("*/metrics.json")), {})
-    sections = [(t.title, t.table, [], t.note) for t in paper_tables(records)]  # the papers' tables lead
-    sections.append(("Timings per notebook", timings, [], ""))
+    sections = [(t.title, t.table, [], t.note, t.legend) for t in paper_tables(records)]  # the papers' tables lead
+    sections.append(("Timings per notebook", timings, [], "", ()))
     figures = _figures(study_dir)
     for job, table in job_tables(records).items():
-        sections.append((f"Records of {job}", table, figures.pop(job, []), ""))
-    sections += [(f"Figures of {job}", None, figs, "") for job, figs in figures.items()]
+        sections.append((f"Records of {job}", table, figures.pop(job, []), "", ()))
+    sections += [(f"Figures of {job}", None, figs, "", ()) for job, figs in figures.items()]
     title = f"labkit study report: {study_dir.name}"
     total = timings["wall_s"].sum() if not timings.empty else 0
     span = _span_s(timings) if not timings.empty else float("nan")
@@ -84,7 +84,7 @@ def write_report(study_dir: str | Path) -> tuple[Path, Path]:
     intro = (f"Study folder `{study_dir}`; {len(timings)} notebook runs, {total:.0f} s of notebook time{span_text}. "
              f"Versions: {', '.join(f'{k} {v}' for k, v in versions.items())}.")
     md, body = [f"# {title}", "", intro, ""], [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(intro)}</p>"]
-    for heading, df, figs, note in sections:
+    for heading, df, figs, note, legend in sections:
         md += [f"## {heading}", ""]
         body.append(f"<h2>{html.escape(heading)}</h2>")
         if note:
@@ -93,6 +93,10 @@ def write_report(study_dir: str | Path) -> tuple[Path, Path]:
         if df is not None and not df.empty:
             md += [df.to_markdown(index=False, disable_numparse=True), ""]  # cells are text: keep "2.10"
             body.append(df.to_html(index=False, escape=True, border=0, classes="table", na_rep=""))
+        if legend:
+            md += ["Legend:", "", *[f"- **{column}**: {text}" for column, text in legend], ""]
+            body.append('<dl class="legend">' + "".join(f"<dt>{html.escape(c)}</dt><dd>{html.escape(t)}</dd>"
+                                                        for c, t in legend) + "</dl>")
         for f in figs:
             rel = f.relative_to(study_dir).as_posix()
             md += [f"![{rel}]({rel})", ""]
@@ -104,7 +108,9 @@ def write_report(study_dir: str | Path) -> tuple[Path, Path]:
              "td,th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left;white-space:nowrap}"
              "td:last-child{white-space:normal;min-width:24em;font-size:11px;color:#555}"
              "img{max-width:100%;border:1px solid #eee}figure{display:inline-block;margin:.5em;max-width:48%}"
-             "figcaption{font-size:11px;color:#666}.note{font-size:13px;color:#444}")
+             "figcaption{font-size:11px;color:#666}.note{font-size:13px;color:#444}"
+             ".legend{font-size:12px;color:#444;margin:0 0 2em}.legend dt{font-weight:bold;float:left;clear:left;"
+             "margin-right:.5em}.legend dt::after{content:':'}.legend dd{margin:0 0 .3em}")
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n")
     return (atomic_write_text(page, study_dir / "report.html"), atomic_write_text("\n".join(md) + "\n", study_dir / "report.md"))

@@ -12,28 +12,45 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-# Table 1 of the VAE-quality paper (Leontev et al.): mean ± std as printed there.
-PAPER_VAE_TABLE = {
-    "real images": {"LAP": "0.184 ± 0.079", "IS": "4.98 ± 0.07"},
-    "VAE + hard labels": {"LAP": "0.042 ± 0.031", "IS": "3.51 ± 0.05", "FID": "105.69 ± 0.61", "VAE-train": "0.78 ± 0.02"},
-    "VAE + soft labels": {"LAP": "0.042 ± 0.031", "IS": "3.47 ± 0.07", "FID": "107.0 ± 1.1", "VAE-train": "0.82 ± 0.01"},
-    "conditional VAE": {"LAP": "0.037 ± 0.026", "IS": "3.60 ± 0.03", "FID": "113.63 ± 0.81", "VAE-train": "0.66 ± 0.02",
-                        "VAE-test": "0.65 ± 0.03"},
-    "VAE + soft labels + perceptual loss": {"LAP": "0.080 ± 0.037", "IS": "4.17 ± 0.07", "FID": "95.31 ± 0.94",
-                                            "VAE-train": "0.84 ± 0.01"},
-    "VAE + soft labels + confidence ≥ 0.9": {"LAP": "0.049 ± 0.033", "IS": "3.53 ± 0.05", "FID": "95.8 ± 1.5",
-                                             "VAE-train": "0.786 ± 0.007"},
-}
+from .metrics import names
+from .report_legend import Paper, legend, paper_label
 
-# Table 1 of the controlled-generation paper (Saladukha & Kovalev): 6000 histology images, Inception features.
-# "–": the paper reports that variant did not converge. Keys are our GAN variant names.
-PAPER_GAN_TABLE = {
-    "wgan-clip": {"IS": "–", "FID": "–", "LPIPS": "–", "PPL": "–"},
-    "wgan-gp": {"IS": "2.29", "FID": "273.53", "LPIPS": "0.69", "PPL": "1.5"},
-    "wgan-sn": {"IS": "–", "FID": "–", "LPIPS": "–", "PPL": "–"},
-    "wgan-sn-gp": {"IS": "1.18", "FID": "263.94", "LPIPS": "0.70", "PPL": "1.51"},
-    "r3gan": {"IS": "2.10", "FID": "267.90", "LPIPS": "0.67", "PPL": "1.45"},
+# Table 1 of the VAE-quality paper (Leontev et al.): mean ± std as printed there, by our metric keys.
+_VAE_CELLS = {
+    "real images": {"lap": "0.184 ± 0.079", "is": "4.98 ± 0.07"},
+    "VAE + hard labels": {"lap": "0.042 ± 0.031", "is": "3.51 ± 0.05", "fid": "105.69 ± 0.61", "gan_train": "0.78 ± 0.02"},
+    "VAE + soft labels": {"lap": "0.042 ± 0.031", "is": "3.47 ± 0.07", "fid": "107.0 ± 1.1", "gan_train": "0.82 ± 0.01"},
+    "conditional VAE": {"lap": "0.037 ± 0.026", "is": "3.60 ± 0.03", "fid": "113.63 ± 0.81", "gan_train": "0.66 ± 0.02",
+                        "gan_test": "0.65 ± 0.03"},
+    "VAE + soft labels + perceptual loss": {"lap": "0.080 ± 0.037", "is": "4.17 ± 0.07", "fid": "95.31 ± 0.94",
+                                            "gan_train": "0.84 ± 0.01"},
+    "VAE + soft labels + confidence ≥ 0.9": {"lap": "0.049 ± 0.033", "is": "3.53 ± 0.05", "fid": "95.8 ± 1.5",
+                                             "gan_train": "0.786 ± 0.007"},
 }
+PAPER_VAE = Paper.from_cells("Leontev et al., Table 1 (Fashion-MNIST, 1000 generated images per class)", _VAE_CELLS, {
+    "lap": ("variance of the Laplacian, mean ± std over images", ()),
+    "is": ("Inception Score from a network the paper does not name", None),
+    "fid": ("FID in a feature space the paper does not name", None),
+    "gan_train": ("VAE-train: accuracy on the real test set of a classifier trained 20 epochs on the generated "
+                  "set", ()),
+    "gan_test": ("VAE-test: accuracy of the real-trained classifier on the conditional VAE's images", ())})
+
+# Table 1 of the controlled-generation paper (Saladukha & Kovalev): 6000 histology images. "–": the paper
+# reports that variant did not converge. Row keys are our GAN variant names.
+_GAN_CELLS = {
+    "wgan-clip": {"is": "–", "fid": "–", "lpips_to_real": "–", "ppl": "–"},
+    "wgan-gp": {"is": "2.29", "fid": "273.53", "lpips_to_real": "0.69", "ppl": "1.5"},
+    "wgan-sn": {"is": "–", "fid": "–", "lpips_to_real": "–", "ppl": "–"},
+    "wgan-sn-gp": {"is": "1.18", "fid": "263.94", "lpips_to_real": "0.70", "ppl": "1.51"},
+    "r3gan": {"is": "2.10", "fid": "267.90", "lpips_to_real": "0.67", "ppl": "1.45"},
+}
+PAPER_GAN = Paper.from_cells("Saladukha & Kovalev, Table 1", _GAN_CELLS, {
+    "is": ("Inception Score from Inception-v3's ImageNet softmax", ("inception",)),
+    "fid": ("FID on Inception-v3 features", ("inception",)),
+    "lpips_to_real": ("LPIPS (AlexNet or VGG) between generated and real images, lower = closer",
+                      ("lpips-alex", "lpips-vgg")),
+    "ppl": ("perceptual path length under LPIPS (AlexNet or VGG)", ("lpips-alex", "lpips-vgg"))},
+    other_data="6000 histology images, not Fashion-MNIST")
 
 # The degradation study of "How good is my GAN?" (CIFAR-10), as findings; keys are degradation kinds.
 PAPER_DEGRADATION = {
@@ -45,10 +62,6 @@ PAPER_DEGRADATION = {
 PAPER_CLASS_SUBSET = {"below": "recall below its i = 5 value", "at": "best: precision and recall both high",
                       "above": "precision falls, recall stays"}
 
-# Display names and order of the metrics; anything else recorded is shown under its own name, after these.
-METRIC_NAMES = {"lap": "LAP", "is": "IS", "fid": "FID", "fid_5k": "FID-5k", "kid": "KID", "prd_f8": "F8",
-                "prd_f1_8": "F1/8", "precision": "precision", "recall": "recall", "density": "density",
-                "coverage": "coverage", "cmmd": "CMMD", "gan_train": "GAN-train", "gan_test": "GAN-test"}
 # Protocol fields summarised in a row's protocol column, with their labels.
 PROTOCOL_FIELDS = (("extractor", "features"), ("n_real", "n_real"), ("n_fake", "n_fake"), ("n", "n"),
                    ("n_per_class", "n/class"), ("repeats", "repeats"), ("seeds", "seeds"), ("split", "split"),
@@ -63,12 +76,15 @@ class PaperTable:
     Args:
         title: section heading.
         table: rows of the table, cells as text.
-        note: what the paper columns are and where they come from (one paragraph).
+        note: what the table shows and how to read it against the paper (one paragraph).
+        legend: (column, definition) for every column, in order: feature spaces, and where a number of
+            ours differs in kind from the paper's beside it.
     """
 
     title: str
     table: pd.DataFrame
     note: str = ""
+    legend: tuple[tuple[str, str], ...] = ()
 
 
 def _cells(df: pd.DataFrame) -> list[str]:
@@ -94,40 +110,60 @@ def protocol_text(df: pd.DataFrame) -> str:
     return "; ".join(parts)
 
 
-def _metric_label(metric: str, renames: dict[str, str]) -> str:
-    return renames.get(metric) or METRIC_NAMES.get(metric) or metric
+def select(records: pd.DataFrame, run_prefix: str, row: str = "model", metrics: list[str] | None = None,
+           **where) -> pd.DataFrame:
+    """The records of one table: runs starting with `run_prefix`, with a `row` field, matching `where`."""
+    if records.empty or row not in records or "run" not in records:
+        return pd.DataFrame()
+    df = records[records["run"].astype(str).str.startswith(run_prefix) & records[row].notna()]
+    for key, value in where.items():
+        df = df[df[key] == value] if key in df else df.iloc[0:0]
+    return df[df["metric"].isin(metrics)] if metrics else df
+
+
+def columns_of(selected: pd.DataFrame, metrics: list[str] | None = None, renames: dict[str, str] | None = None,
+               space: str | None = None) -> dict[str, tuple[str, str | None]]:
+    """metric -> (column label, feature space), in display order (`names.order_key`; `metrics` when given).
+
+    The space is what the metric's records name in its `space_field` (`extractor`, `distance`); `space` is
+    the default for records that name none. Records of one metric in several spaces are labelled 'C1/pixels'.
+    """
+    renames = renames or {}
+    present = list(dict.fromkeys(selected["metric"])) if not selected.empty else []
+    order = [m for m in metrics if m in present] if metrics else sorted(present, key=names.order_key)
+    out = {}
+    for m in order:
+        field = names.metric_name(m).space_field
+        own = selected.loc[selected["metric"] == m, field].dropna() if field and field in selected else []
+        found = sorted({str(v) for v in own}) or ([space] if field and space else [])
+        sp = "/".join(found) or None
+        out[m] = (names.label(m, sp, renames.get(m)), sp)
+    return out
 
 
 def pivot(records: pd.DataFrame, run_prefix: str, row: str = "model", metrics: list[str] | None = None,
           renames: dict[str, str] | None = None, protocol: bool = True, skip: tuple[str, ...] = (),
-          **where) -> pd.DataFrame:
-    """Rows = values of `row`, columns = metrics (known ones first), cells 'value ± std', plus a protocol column.
+          space: str | None = None, **where) -> pd.DataFrame:
+    """Rows = values of `row`, columns = metrics under their labels, cells 'value ± std', plus a protocol column.
 
     Args:
         records: the study's records.
         run_prefix: keep records of runs whose id starts with it (`04_evaluate`).
         row: the protocol field naming a row.
         metrics: keep only these metric names; default all.
-        renames: metric -> column label, over `METRIC_NAMES`.
+        renames: metric -> bare name replacing the usual one (`VAE-train`); labels still carry the space.
         protocol: add a `protocol` column summarising `PROTOCOL_FIELDS` per row.
         skip: protocol fields left out of that column (ones that do not bear on these numbers).
+        space: feature space of records that name none (see `columns_of`).
         where: field=value filters (`table="table1"`).
     """
-    renames = renames or {}
-    if records.empty or row not in records or "run" not in records:
-        return pd.DataFrame()
-    df = records[records["run"].astype(str).str.startswith(run_prefix) & records[row].notna()]
-    for key, value in where.items():
-        df = df[df[key] == value] if key in df else df.iloc[0:0]
-    if metrics:
-        df = df[df["metric"].isin(metrics)]
+    df = select(records, run_prefix, row, metrics, **where)
     if df.empty:
         return pd.DataFrame()
+    columns = columns_of(df, metrics, renames, space)
     df = df.assign(cell=_cells(df))
     table = df.pivot_table(index=row, columns="metric", values="cell", aggfunc="last", sort=False)
-    known = [m for m in (metrics or list(METRIC_NAMES)) if m in table.columns]
-    order = known + [m for m in table.columns if m not in known]
-    out = table[order].rename(columns=lambda m: _metric_label(m, renames)).fillna("")
+    out = table[list(columns)].rename(columns={m: label for m, (label, _) in columns.items()}).fillna("")
     out.columns.name = None
     if protocol:
         out["protocol"] = [protocol_text(df[df[row] == r].drop(columns=list(skip), errors="ignore"))
@@ -135,66 +171,77 @@ def pivot(records: pd.DataFrame, run_prefix: str, row: str = "model", metrics: l
     return out.reset_index()
 
 
-def beside(ours: pd.DataFrame, paper: dict[str, str | None], row: str = "model",
-           lookup=lambda name: name) -> pd.DataFrame:
-    """Insert '<column> (paper)' right after each of our columns that the paper reports, matched per row.
+def beside(ours: pd.DataFrame, paper: Paper, columns: dict[str, tuple[str, str | None]], row: str = "model",
+           lookup=lambda name: name, renames: dict[str, str] | None = None) -> pd.DataFrame:
+    """Insert the paper's column right after each of ours that measures the same metric, matched per row.
 
     Args:
         ours: a `pivot` table.
-        paper: row key -> {column label: paper cell}.
+        paper: the paper's columns by metric.
+        columns: `columns_of` the table: metric -> (our label, space).
         lookup: our row name -> paper row key (None when the paper has no such row).
+        renames: as in `pivot`; names the paper's column (`VAE-train (paper)`).
     """
-    columns = {c for cells in paper.values() for c in cells}
     out = ours.copy()
     keys = [lookup(name) for name in out[row]]
-    for c in [c for c in ours.columns if c in columns]:
-        cells = [paper.get(k, {}).get(c, "") if k else "" for k in keys]
-        if not any(cells):  # none of our rows is in the paper
-            continue
-        out.insert(out.columns.get_loc(c) + 1, f"{c} (paper)", cells)
+    for metric, column in paper.columns.items():
+        if metric not in columns:
+            continue  # no column of ours measures it: the paper's number stands beside nothing
+        cells = [column.cells.get(k, "") if k else "" for k in keys]
+        if any(cells):
+            out.insert(out.columns.get_loc(columns[metric][0]) + 1, paper_label(metric, renames), cells)
     return out
+
+
+def _paper_table(title: str, records: pd.DataFrame, table: str, paper: Paper, lookup, note: str,
+                 renames: dict[str, str] | None = None) -> PaperTable | None:
+    """A table of 04's records with the paper's columns beside ours, and its legend."""
+    selected = select(records, "04_evaluate", table=table)
+    ours = pivot(records, "04_evaluate", renames=renames, table=table)
+    if ours.empty:
+        return None
+    columns = columns_of(selected, renames=renames)
+    matched = Paper(paper.source, {m: c for m, c in paper.columns.items()
+                                   if any(c.cells.get(lookup(r), "") for r in ours["model"] if lookup(r))},
+                    paper.other_data)
+    return PaperTable(title, beside(ours, matched, columns, lookup=lookup, renames=renames), note,
+                      tuple(legend(selected, columns, matched, renames)))
 
 
 def _vae_key(name: str) -> str | None:
     """'2 VAE + soft labels' -> 'VAE + soft labels'; the confidence row matches only at the paper's 0.9."""
     bare = re.sub(r"^\d+\s+", "", str(name)).strip()
-    return bare if bare in PAPER_VAE_TABLE else None
+    return bare if bare in _VAE_CELLS else None
 
 
 def vae_table(records: pd.DataFrame) -> PaperTable | None:
     """The VAE paper's Table 1: records of 04 with table='table1'."""
-    ours = pivot(records, "04_evaluate", table="table1", renames={"gan_train": "VAE-train", "gan_test": "VAE-test"})
-    if ours.empty:
-        return None
-    return PaperTable("Table 1 of the VAE paper (Fashion-MNIST)", beside(ours, PAPER_VAE_TABLE, lookup=_vae_key),
-                      "Paper columns: Leontev et al., Table 1, on Fashion-MNIST with 1000 generated images per class; "
-                      "the paper does not say which network computed IS and FID, so compare orderings, not values. "
-                      "LAP ± is over images, every other ± over repeats.")
+    return _paper_table("Table 1 of the VAE paper (Fashion-MNIST)", records, "table1", PAPER_VAE, _vae_key,
+                        "Our numbers, then the paper's beside each column that measures the same metric; the legend "
+                        "defines every column and says where ours differs in kind from the paper's. A model that "
+                        "could not be evaluated keeps its row, with the reason under 'not evaluated'.", names.VAE_PAPER_NAMES)
 
 
 def _gan_key(name: str) -> str | None:
     bare = re.sub(r"^GAN\s+", "", str(name)).strip()
-    return bare if bare in PAPER_GAN_TABLE else None
+    return bare if bare in _GAN_CELLS else None
 
 
 def gan_table(records: pd.DataFrame) -> PaperTable | None:
     """The GAN table: records of 04 with table='gans'; any metric recorded there (LPIPS, PPL, CMMD, ...) is shown."""
-    ours = pivot(records, "04_evaluate", table="gans")
-    if ours.empty:
-        return None
-    # The paper's LPIPS and PPL sit beside whichever of our columns measures them (names vary by recorder).
-    paper = {k: dict(v) for k, v in PAPER_GAN_TABLE.items()}
-    for col in ours.columns:
-        low = col.lower()
-        for tag in ("LPIPS", "PPL"):
-            if tag.lower() in low and col != tag:
-                for cells in paper.values():
-                    cells.setdefault(col, cells.get(tag, ""))
-    return PaperTable("GAN table", beside(ours, paper, lookup=_gan_key),
-                      "Paper columns: Saladukha & Kovalev, Table 1: 6000 histology images, Inception features, so "
-                      "only the orderings can be compared; '–' marks variants the paper reports did not converge "
-                      "(weight clipping, SN alone). For MNIST, 'How good is my GAN?' reports SNGAN at GAN-train "
-                      "99.0% and GAN-test 99.2% against a 4-layer CNN's 99.3% test accuracy.")
+    return _paper_table("GAN table", records, "gans", PAPER_GAN, _gan_key,
+                        "Our numbers, then the controlled-generation paper's beside each column that measures the same "
+                        "metric ('–': variants the paper reports did not converge: weight clipping, SN alone). The "
+                        "paper measured histology images with ImageNet networks, so only orderings compare. For MNIST, "
+                        "'How good is my GAN?' reports SNGAN at GAN-train 99.0% and GAN-test 99.2% against a 4-layer "
+                        "CNN's 99.3% test accuracy.")
+
+
+def _legend_of(records: pd.DataFrame, run_prefix: str, row: str, metrics: list[str] | None = None,
+               renames: dict[str, str] | None = None) -> tuple[tuple[str, str], ...]:
+    """The legend of a table without paper columns beside ours (validation experiments, saturation)."""
+    selected = select(records, run_prefix, row, metrics)
+    return tuple(legend(selected, columns_of(selected, metrics, renames, "classifier"), renames=renames))
 
 
 def _degradation_kind(name: str) -> str:
@@ -207,17 +254,20 @@ def degradation_table(records: pd.DataFrame) -> PaperTable | None:
         return None
     deg = records[records["metric"].astype(str).str.startswith("degradation_")]
     deg = deg.assign(metric=deg["metric"].str.removeprefix("degradation_"))
-    ours = pivot(deg, "06_validate_metrics")
+    ours = pivot(deg, "06_validate_metrics", space="classifier")
     if ours.empty:
         return None
-    ours["protocol"] = ["features classifier (C1 penultimate); " + p for p in ours["protocol"]]
     kinds = [_degradation_kind(m) for m in ours["model"]]
     ours.insert(1, "paper finding", [next((v for k, v in PAPER_DEGRADATION.items() if kind.startswith(k)), "")
                                      for kind in kinds])
+    finding = ("paper finding", "what 'How good is my GAN?' reports for this kind of degradation, in words (CIFAR-10, "
+                                "Inception features for FID): our rows should move the same way")
     return PaperTable("Degradation study (GAN-train / GAN-test validation)", ours,
                       "Paper: 'How good is my GAN?' on CIFAR-10, in words. Its numbers there: FID 27.1 for the "
                       "training set with Gaussian noise and 29.6 for a random 5k subset with the same noise, while "
-                      "GAN-train falls from 91% to 80% on the subset: FID cannot tell diversity from quality.")
+                      "GAN-train falls from 91% to 80% on the subset: FID cannot tell diversity from quality. Here a "
+                      "'generated set' is the degraded training set.",
+                      (finding, *_legend_of(deg, "06_validate_metrics", "model")))
 
 
 def class_subset_table(records: pd.DataFrame) -> PaperTable | None:
@@ -226,18 +276,20 @@ def class_subset_table(records: pd.DataFrame) -> PaperTable | None:
         return None
     sub = records[records["metric"].astype(str).str.startswith("class_subset_")]
     sub = sub.assign(metric=sub["metric"].str.removeprefix("class_subset_"))
-    ours = pivot(sub, "06_validate_metrics", row="i", skip=("gan_train_steps",))
+    ours = pivot(sub, "06_validate_metrics", row="i", skip=("gan_train_steps",), space="classifier")
     if ours.empty:
         return None
     ours["i"] = [int(i) if float(i).is_integer() else i for i in ours["i"]]
     ours = ours.sort_values("i", kind="stable").reset_index(drop=True)
-    ours["protocol"] = ["features classifier (C1 penultimate); P = first 5 classes; " + p for p in ours["protocol"]]
+    ours["protocol"] = ["P = first 5 classes; " + p for p in ours["protocol"]]
     ours.insert(1, "paper finding", [PAPER_CLASS_SUBSET["below" if i < 5 else "at" if i == 5 else "above"]
                                      for i in ours["i"]])
+    finding = ("paper finding", "what Sajjadi et al. report at this i, in words (CIFAR-10, Inception features)")
     return PaperTable("Class-subset experiment (PRD)", ours,
                       "Paper: Sajjadi et al. on CIFAR-10 (figure 7, no numbers printed): recall rises until i = 5, "
                       "precision falls after; IS keeps rising; FID is U-shaped and can be equal at i = 4 and i = 6 "
-                      "while PRD tells them apart.")
+                      "while PRD tells them apart. Here P and each Q_i are real images, so 'generated' in the legend "
+                      "means Q_i.", (finding, *_legend_of(sub, "06_validate_metrics", "i")))
 
 
 def saturation_table(records: pd.DataFrame) -> PaperTable | None:
@@ -245,9 +297,8 @@ def saturation_table(records: pd.DataFrame) -> PaperTable | None:
     if records.empty or "curve" not in records:
         return None
     recs = records[records["run"].astype(str).str.startswith("05_") & records["curve"].notna()]
-    names = {"plateau_accuracy": "plateau VAE-train", "saturation_n": "saturation n/class"}
-    ours = pivot(recs, "05_", row="curve", metrics=["plateau_accuracy", "effective_size", "saturation_n"],
-                 renames={**names, "effective_size": "effective size /class"})
+    metrics = ["plateau_accuracy", "effective_size", "saturation_n"]
+    ours = pivot(recs, "05_", row="curve", metrics=metrics, renames={"plateau_accuracy": "plateau VAE-train"})
     if ours.empty:
         return None
     eff = recs[recs["metric"] == "effective_size"]
@@ -263,10 +314,11 @@ def saturation_table(records: pd.DataFrame) -> PaperTable | None:
                                       for c, v in zip(ours["curve"], ours["saturation n/class"])]
     ours.insert(1, "paper", ["≈7000 images/class (model 2, VAE + soft labels)" if "vae" in str(c).lower() else ""
                              for c in ours["curve"]])
+    paper = ("paper", "Leontev et al., figure 3: where VAE-train of model 2 (VAE + soft labels) saturates")
     return PaperTable("Diversity saturation", ours,
                       "Paper: Leontev et al., figure 3: VAE-train of model 2 saturates at about 7000 generated images "
-                      "per class, close to the 6000 real images per class. Effective size: real images per class "
-                      "that give the plateau's accuracy [at plateau ∓ std], with its status.")
+                      "per class, close to the 6000 real images per class.",
+                      (paper, *_legend_of(recs, "05_", "curve", metrics, {"plateau_accuracy": "plateau VAE-train"})))
 
 
 BUILDERS = (vae_table, gan_table, degradation_table, class_subset_table, saturation_table)

@@ -3,7 +3,11 @@
 One metric per module: sharpness (LAP), inception_score, fid, kid, prd, knn (precision/recall/density/
 coverage), cmmd, classifier (GAN-train / GAN-test), then `evaluate`, which extracts features, caches
 the reference's and returns one row per model. Perceptual metrics: lpips (LPIPS, the offline classifier
-distance, pair diversity), ppl (perceptual path length), swd. Diversity-saturation curves live in their own module.
+distance, LPIPS to real images, pair diversity), ppl (perceptual path length), swd. Diversity-saturation curves
+live in their own module; `names` holds every metric's label, definition and direction.
+
+Every metric is a function of the sets it is given, not of the order of their rows: rows are put in a
+canonical order first (`_order`), and seeded splits, subsets and pairs are drawn after that.
 """
 from .classifier import GAN_TRAIN_SETTINGS, gan_test, gan_train, gan_train_sklearn
 from .cmmd import cmmd
@@ -12,8 +16,8 @@ from .fid import GaussianStats, feature_statistics, frechet_distance, frechet_di
 from .inception_score import inception_score
 from .kid import kid
 from .knn import prdc
-from .lpips import (LPIPS, ClassifierDistance, DiversityResult, PixelDistance, lpips_diversity, make_distance,
-                    paired_distance)
+from .lpips import (LPIPS, ClassifierDistance, DiversityResult, PixelDistance, ToRealResult, lpips_diversity,
+                    lpips_to_real, make_distance, paired_distance)
 from .ppl import PPLResult, perceptual_path_length, ppl
 from .prd import PRDCurve, prd, prd_from_histograms
 from .record import MetricRecord
@@ -25,4 +29,5 @@ __all__ = ["laplacian_variance", "inception_score", "frechet_distance", "kid", "
            "GaussianStats", "feature_statistics", "frechet_distance_from_stats", "PRDCurve", "prd_from_histograms",
            "MetricRecord"]
 __all__ += ["LPIPS", "ClassifierDistance", "PixelDistance", "make_distance", "paired_distance", "lpips_diversity",
-            "DiversityResult", "perceptual_path_length", "ppl", "PPLResult", "swd", "SWDResult"]
+            "DiversityResult", "lpips_to_real", "ToRealResult", "perceptual_path_length", "ppl", "PPLResult", "swd",
+            "SWDResult"]

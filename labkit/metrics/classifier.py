@@ -15,6 +15,7 @@ import torch
 
 from ..classify import ClassifierTraining, accuracy, train_classifier
 from ..data.dataset import ImageDataset, balanced_subset
+from ._order import canonical_dataset
 from .record import MetricRecord
 
 # Fast default: a fixed step budget with large batches (saturation curves train this many times).
@@ -39,8 +40,12 @@ def gan_train(generated: ImageDataset, real_test: ImageDataset, *, n_per_class: 
         repeats: trainings with seeds `seed, seed + 1, ...`.
         soft: use soft labels when the set has them (False forces the hard labels).
         cfg: classifier config; default from the data's shape.
+
+    The generated set is taken in canonical order (subsets and batches are drawn from it), so the value
+    depends only on the set and the seed.
     """
     _check_compatible(generated, real_test)
+    generated = canonical_dataset(generated)
     values = []
     for r in range(repeats):
         train = _training_set(generated, n_per_class, seed + r, soft)
@@ -54,7 +59,7 @@ def gan_train(generated: ImageDataset, real_test: ImageDataset, *, n_per_class: 
 
 def gan_test(classifier: torch.nn.Module, generated: ImageDataset) -> float:
     """Accuracy of the real-trained classifier on generated images against their (conditioning) labels."""
-    return accuracy(classifier, generated)
+    return accuracy(classifier, canonical_dataset(generated))
 
 
 def gan_train_sklearn(generated: ImageDataset, real_test: ImageDataset, *, kind: str = "logistic",
@@ -70,6 +75,7 @@ def gan_train_sklearn(generated: ImageDataset, real_test: ImageDataset, *, kind:
     from sklearn.linear_model import LogisticRegression
 
     _check_compatible(generated, real_test)
+    generated = canonical_dataset(generated)  # the value depends only on the set and the seed
     embed = features or (lambda x: x.flatten(1).numpy())
     x_test = embed(real_test.float())
     values = []

@@ -5,6 +5,7 @@ import numpy as np
 import torch
 
 from ._arrays import feature_pair
+from ._order import canonical_rows
 
 DEFAULT_BLOCK_BYTES = 256 * 2**20
 
@@ -31,11 +32,14 @@ def cmmd(real, fake, sigma: float = 10.0, scale: float = 1000.0, block_bytes: in
         block_bytes: memory of one block of kernel values; peak memory is a small multiple of it.
 
     Returns:
-        The (biased, V-statistic) squared MMD × scale; 0 for identical sets, never negative in exact arithmetic.
+        The (biased, V-statistic) squared MMD × scale; never negative in exact arithmetic, exactly 0 for two
+        copies of a set in any row order (rows are summed in canonical order, so the value depends only on
+        the two sets).
     """
     real, fake = feature_pair(real, fake, min_rows=1)
-    centre = real.mean(0, dtype=np.float64).astype(real.dtype)
-    x, y = torch.from_numpy(real - centre), torch.from_numpy(fake - centre)
+    real, fake = canonical_rows(real), canonical_rows(fake)
+    centre = torch.from_numpy(real.mean(0, dtype=np.float64).astype(real.dtype))
+    x, y = torch.from_numpy(real) - centre, torch.from_numpy(fake) - centre  # fresh torch buffers, aligned alike
     gamma = 1.0 / (2 * sigma ** 2)
     value = _mean_rbf(x, x, gamma, block_bytes) + _mean_rbf(y, y, gamma, block_bytes) - 2 * _mean_rbf(x, y, gamma, block_bytes)
     return scale * value

@@ -16,6 +16,7 @@ from ..data.dataset import ImageDataset
 from ..generate import GenerationBudgetError
 from ..features import ClassifierFeatures, WeightsNotFoundError, extract, get_extractor
 from ..models.classifier import predict
+from ._order import canonical_dataset
 from .classifier import GAN_TRAIN_SETTINGS, gan_test, gan_train
 from .cmmd import cmmd
 from .fid import frechet_distance
@@ -28,6 +29,10 @@ from .sharpness import laplacian_variance
 
 Source = Union[ImageDataset, nn.Module, Callable[[int], ImageDataset]]
 ALL_METRICS = ("lap", "is", "fid", "fid_small", "kid", "prd", "prdc", "cmmd", "gan_train", "gan_test")
+
+
+class SamplingError(RuntimeError):
+    """A model's samples cannot be evaluated (NaN, inf or out-of-range pixels): a finding about the model."""
 
 
 def sample_labelled(model: nn.Module, classifier: nn.Module, n: int, seed: int, batch_size: int = 1000) -> ImageDataset:
@@ -46,6 +51,10 @@ def sample_labelled(model: nn.Module, classifier: nn.Module, n: int, seed: int, 
                               **({"labels": labels[i:i + batch_size]} if conditional else {})).float().cpu()
                  for i in range(0, n, batch_size)]
     images = torch.cat(parts)  # (n, C, H, W)
+    if not torch.isfinite(images).all() or images.min() < -1e-6 or images.max() > 1 + 1e-6:
+        bad = int((~torch.isfinite(images.flatten(1))).any(1).sum())
+        raise SamplingError(f"{type(model).__name__} drew {bad} of {n} images with NaN or inf pixels" if bad else
+                            f"{type(model).__name__} drew pixels outside [0, 1]")
     if not conditional:
         labels = predict(classifier, images, what="probs").argmax(1)
     names = tuple(str(i) for i in range(k))
@@ -54,8 +63,10 @@ def sample_labelled(model: nn.Module, classifier: nn.Module, n: int, seed: int, 
 
 
 def _draw(source: Source, classifier: nn.Module, n_fake: int | None, seed: int) -> ImageDataset:
-    """The generated set of one repeat: a dataset (seeded subset when larger than n_fake), a factory or a model."""
+    """The generated set of one repeat, in canonical order: a dataset (seeded subset when larger than n_fake),
+    a factory or a model. Every metric then sees the set, whatever order its images were drawn in."""
     if isinstance(source, ImageDataset):
+        source = canonical_dataset(source)
         if n_fake is None or len(source) <= n_fake:
             return source
         idx = np.sort(np.random.default_rng(seed).choice(len(source), n_fake, replace=False))
@@ -63,11 +74,17 @@ def _draw(source: Source, classifier: nn.Module, n_fake: int | None, seed: int) 
     if isinstance(source, nn.Module):
         if n_fake is None:
             raise ValueError("evaluating a model needs n_fake (how many images to sample)")
-        return sample_labelled(source, classifier, n_fake, seed)
+        return canonical_dataset(sample_labelled(source, classifier, n_fake, seed))
     if callable(source):
-        return source(seed)
+        return canonical_dataset(source(seed))
     raise TypeError(f"cannot evaluate a {type(source).__name__}: give an ImageDataset, a model with sample(), "
                     "or a function seed -> ImageDataset")
+
+
+def _space(extractor: nn.Module) -> dict[str, str]:
+    """The protocol fields naming a feature space: extractor name and weights digest."""
+    identity = extractor.identity
+    return {"extractor": identity["extractor"], "extractor_sha256": identity.get("weights_sha256", "")}
 
 
 def _cmmd_extractor(spec: Any) -> nn.Module | None:
@@ -93,8 +110,9 @@ def evaluate(model_or_images: Source | Mapping[str, Source], reference: ImageDat
             `labkit.generate`, or real images), a model with `sample(n, generator=, labels=None)`, or a
             function `seed -> ImageDataset` (one fresh generated set per repeat).
         reference: the real test set: FID/KID/PRD/k-NN/CMMD compare against it, GAN-train tests on it.
-        classifier: the real-trained evaluation classifier (IS probabilities, GAN-test, default features).
-        extractor: feature space of FID/KID/PRD/k-NN: `classifier` (default), `inception`, `pixels` or a module.
+        classifier: the real-trained evaluation classifier (GAN-test, default features and IS probabilities).
+        extractor: feature space of FID/KID/PRD/k-NN: `classifier` (default), `inception`, `pixels` or a module;
+            IS uses its softmax when it has one (Inception's 1008 classes), else the classifier's.
         n_fake: generated images per repeat (datasets larger than this are subsampled, seeded).
         repeats: repeats with seeds `seed + r`; every column is mean ± std over them, except LAP whose
             ± is the std over images (as in the VAE paper).
@@ -106,7 +124,10 @@ def evaluate(model_or_images: Source | Mapping[str, Source], reference: ImageDat
 
     Returns:
         DataFrame indexed by model name, columns `<metric>` and `<metric>_std`, plus protocol columns;
-        `df.attrs["records"]` holds a `MetricRecord` per number.
+        `df.attrs["records"]` holds a `MetricRecord` per number. A model that cannot draw its set (a class
+        it cannot produce, NaN samples) keeps its row, with the reason in `error` and in an `error` record.
+        Every generated set and the reference are taken in canonical order, so no number depends on the
+        order in which images arrive.
     """
     unknown = set(metrics) - set(ALL_METRICS)
     if unknown:
@@ -114,13 +135,17 @@ def evaluate(model_or_images: Source | Mapping[str, Source], reference: ImageDat
     models = model_or_images
     if not isinstance(models, Mapping):
         models = {getattr(models, "name", None) or type(models).__name__: models}
-    feat = ClassifierFeatures(model=classifier) if extractor == "classifier" else get_extractor(extractor)
+    reference = canonical_dataset(reference)  # subsets and sums see the set, not its order
+    c1 = ClassifierFeatures(model=classifier)
+    feat = c1 if extractor == "classifier" else get_extractor(extractor)
     ex = dict(device=device, progress=progress)
     ref = cached_features(reference, feat, enabled=cache, **ex)  # (N_r, D)
     cm = _cmmd_extractor(cmmd_extractor) if "cmmd" in metrics else None
     ref_cm = cached_features(reference, cm, enabled=cache, **ex) if cm is not None else None
-    protocol = dict(extractor=feat.identity["extractor"], extractor_sha256=feat.identity.get("weights_sha256", ""),
-                    reference=reference.name, split=reference.split, n_real=len(reference), seed=seed)
+    protocol = dict(_space(feat), reference=reference.name, split=reference.split, n_real=len(reference), seed=seed)
+    # IS reads the softmax of the feature network when it has one (Inception, C1), else C1's; CMMD its own extractor
+    probs_model = feat if hasattr(feat, "probs") else c1
+    own_space = {"is": _space(probs_model), "cmmd": _space(cm) if cm is not None else {}}
     rows, records = [], []
     for name, source in models.items():
         per: dict[str, list[float]] = {}
@@ -128,20 +153,22 @@ def evaluate(model_or_images: Source | Mapping[str, Source], reference: ImageDat
         n_seen = 0
         try:
             drawn = [_draw(source, classifier, n_fake, seed + r) for r in range(repeats)]
-        except GenerationBudgetError as e:  # a model that cannot produce some class: a finding, not a crash
+        except (GenerationBudgetError, SamplingError) as e:  # a model that fails: a finding, kept in the table
             warnings.warn(f"{name} not evaluated: {e}", stacklevel=2)
             rows.append({"model": name, "error": str(e), "repeats": repeats, **protocol})
+            records.append(MetricRecord("error", str(e), protocol={"model": name, "repeats": repeats, **protocol}))
             continue
         for r, fake_ds in enumerate(drawn):
             n_seen = len(fake_ds)
-            values = _one_repeat(fake_ds, reference, ref, ref_cm, classifier, feat, cm, metrics, seed + r, n_small,
-                                 kid_subset_size, kid_subsets, prd_runs, k, gan_train_settings, gan_test_mode, ex)
+            values = _one_repeat(fake_ds, reference, ref, ref_cm, classifier, probs_model, feat, cm, metrics, seed + r,
+                                 n_small, kid_subset_size, kid_subsets, prd_runs, k, gan_train_settings, gan_test_mode, ex)
             lap_all.extend(values.pop("_lap_images", []))
             for key, v in values.items():
                 per.setdefault(key, []).append(v)
         row = {"model": name}
         for key, vals in per.items():
-            rec = MetricRecord.from_values(key, vals, model=name, n_fake=n_seen, **protocol)
+            fields = {**protocol, **own_space.get(key, {}), "model": name, "n_fake": n_seen}
+            rec = MetricRecord.from_values(key, vals, **fields)
             if key == "lap":  # the VAE paper's ± of LAP is over images
                 rec = replace(rec, std=float(np.std(lap_all)), protocol={**rec.protocol, "std_over": "images"})
             row[key], row[f"{key}_std"] = rec.value, rec.std
@@ -152,16 +179,16 @@ def evaluate(model_or_images: Source | Mapping[str, Source], reference: ImageDat
     return df
 
 
-def _one_repeat(fake_ds, reference, ref, ref_cm, classifier, feat, cm, metrics, seed, n_small, kid_subset_size,
-                kid_subsets, prd_runs, k, gan_train_settings, gan_test_mode, ex) -> dict[str, Any]:
+def _one_repeat(fake_ds, reference, ref, ref_cm, classifier, probs_model, feat, cm, metrics, seed, n_small,
+                kid_subset_size, kid_subsets, prd_runs, k, gan_train_settings, gan_test_mode, ex) -> dict[str, Any]:
     out: dict[str, Any] = {}
     images = fake_ds.float()  # (N, C, H, W)
     if "lap" in metrics:
         lap = laplacian_variance(images)
         out["lap"], out["_lap_images"] = float(lap.mean()), lap.tolist()
     if "is" in metrics:
-        probs = predict(classifier, images, what="probs")
-        out["is"] = inception_score(probs.numpy(), splits=min(10, len(images)))[0]
+        probs = extract(probs_model, images, what="probs", **ex)  # (N, K)
+        out["is"] = inception_score(probs, splits=min(10, len(images)), seed=seed)[0]
     fake = extract(feat, images, **ex) if set(metrics) & {"fid", "fid_small", "kid", "prd", "prdc"} else None
     if "fid" in metrics:
         out["fid"] = frechet_distance(ref, fake)

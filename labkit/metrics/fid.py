@@ -14,6 +14,7 @@ import numpy as np
 import scipy.linalg
 
 from ._arrays import as_features, feature_pair
+from ._order import canonical_order
 
 
 @dataclass(frozen=True)
@@ -26,17 +27,19 @@ class GaussianStats:
 
 
 def feature_statistics(features) -> GaussianStats:
-    """Mean and unbiased covariance (float64) of features (N, D), N >= 2; warns when N < D (rank-deficient)."""
-    given = features
-    x = as_features(features, "features", min_rows=2, dtype=np.float64)
+    """Mean and unbiased covariance (float64) of features (N, D), N >= 2; warns when N < D (rank-deficient).
+
+    Rows are summed in canonical order, so any permutation of a set gives bit-identical statistics.
+    """
+    x = as_features(features, "features", min_rows=2)
+    x = x[canonical_order(x)].astype(np.float64, copy=False)  # (N, D), a private copy
     n, d = x.shape
     if n < d:
         warnings.warn(f"only {n} samples for {d}-dimensional features: the covariance is rank-deficient and the "
                       "Fréchet distance is biased upwards; use at least as many samples as dimensions", stacklevel=3)
     mu = x.mean(0)  # (D,)
-    xc = x if (x is not given and x.base is None) else x.copy()  # centre a private float64 copy in place
-    xc -= mu  # (N, D)
-    sigma = xc.T @ xc  # (D, D), a symmetric rank-k update in BLAS
+    x -= mu  # (N, D), centred in place
+    sigma = x.T @ x  # (D, D), a symmetric rank-k update in BLAS
     sigma /= n - 1
     return GaussianStats(mu, sigma, n)
 

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 
 from ._arrays import feature_pair
+from ._order import canonical_rows
 
 
 def polynomial_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -33,7 +34,9 @@ def kid(real, fake, subset_size: int = 1000, n_subsets: int = 100, seed: int = 0
     """KID: mean and std of unbiased MMD² over `n_subsets` random subsets of `subset_size` per set.
 
     Subsets are drawn as torch-fidelity draws them (`np.random.RandomState(seed)`, real then fake, without
-    replacement), so the numbers agree with it for the same seed. Computed in the inputs' float precision.
+    replacement), from the rows in canonical order: the numbers depend only on the two sets and the seed, and
+    agree with torch-fidelity given the same seed and the rows in that order. Computed in the inputs' float
+    precision.
 
     Args:
         real: (N_r, D) features of real images.
@@ -46,6 +49,7 @@ def kid(real, fake, subset_size: int = 1000, n_subsets: int = 100, seed: int = 0
         (mean, std) of MMD² over subsets; ≈ 0 (and may be slightly negative) for equal distributions.
     """
     real, fake = feature_pair(real, fake, min_rows=2)
+    real, fake = canonical_rows(real), canonical_rows(fake)
     size = min(subset_size, len(real), len(fake))
     if size < subset_size:
         warnings.warn(f"KID subset size {subset_size} clamped to {size}, the size of the smaller set", stacklevel=2)

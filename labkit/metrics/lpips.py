@@ -1,4 +1,7 @@
-"""LPIPS-style perceptual distances between image pairs, and the pairwise-diversity score built on them.
+"""LPIPS-style perceptual distances between image pairs, and the two scores built on them.
+
+`lpips_to_real` compares generated with real images (the controlled-generation paper's LPIPS, lower =
+closer); `lpips_diversity` compares generated images with each other (higher = more diverse).
 
 Three distances share one calling convention, `distance(a, b) -> (N,)` on float images in [0, 1]:
 
@@ -28,6 +31,7 @@ from ..data.dataset import check_images
 from ..features.weights import resolve_weights
 from ..paths import weights_dir
 from ..runtime import pick_device
+from ._order import canonical_rows
 
 # Backbone weight files as torchvision names them; the hex part of the name is the start of the file's
 # sha256 (torchvision's own integrity convention), which is what we check when no full digest is given.
@@ -230,8 +234,25 @@ def paired_distance(distance: nn.Module, a: torch.Tensor, b: torch.Tensor, *, ba
     return torch.cat(out)
 
 
+class _PairResult:
+    """What the pair scores share: a mean over pairs, and a protocol of everything else."""
+
+    def protocol(self) -> dict:
+        """Everything but the value, for `labkit.runs.record(..., **protocol)`."""
+        d = asdict(self)
+        d.pop("value")
+        d.pop("std")
+        return d
+
+
+def _pair_stats(d: np.ndarray) -> tuple[float, float, float]:
+    """Mean, std (ddof 1; 0 for one pair) and standard error of pair distances (n_pairs,)."""
+    std = float(d.std(ddof=1)) if len(d) > 1 else 0.0
+    return float(d.mean()), std, float(std / np.sqrt(len(d)))
+
+
 @dataclass(frozen=True)
-class DiversityResult:
+class DiversityResult(_PairResult):
     """Mean distance between random pairs of images (higher = more diverse), with its protocol."""
 
     value: float      # mean pair distance
@@ -242,13 +263,6 @@ class DiversityResult:
     seed: int         # seed of the pair draw
     distance: str     # distance name, e.g. lpips-classifier
 
-    def protocol(self) -> dict:
-        """Everything but the value, for `labkit.runs.record(..., **protocol)`."""
-        d = asdict(self)
-        d.pop("value")
-        d.pop("std")
-        return d
-
 
 def lpips_diversity(images: torch.Tensor, distance: nn.Module, *, n_pairs: int = 1000, seed: int = 0,
                     batch_size: int = 256) -> DiversityResult:
@@ -258,17 +272,64 @@ def lpips_diversity(images: torch.Tensor, distance: nn.Module, *, n_pairs: int =
         images: float (N, C, H, W) in [0, 1], N >= 2.
         distance: e.g. `ClassifierDistance(clf)` or `LPIPS("alex")`.
         n_pairs: pairs drawn with replacement; each pair has two different indices.
-        seed: seeds the pair draw (a CPU `torch.Generator`).
+        seed: seeds the pair draw (a CPU `torch.Generator`), made on the images in canonical order, so the
+            value depends only on the set of images and the seed.
     """
     n = len(check_images(images))
     if n < 2:
         raise ValueError("diversity needs at least two images")
+    images = canonical_rows(images)
     g = torch.Generator().manual_seed(seed)
     i = torch.randint(0, n, (n_pairs,), generator=g)
     j = (i + torch.randint(1, n, (n_pairs,), generator=g)) % n  # never equal to i
     d = paired_distance(distance, images[i], images[j], batch_size=batch_size).numpy().astype(np.float64)
-    std = float(d.std(ddof=1)) if n_pairs > 1 else 0.0
-    return DiversityResult(float(d.mean()), std, float(std / np.sqrt(n_pairs)), n_pairs, n, seed, distance_name(distance))
+    return DiversityResult(*_pair_stats(d), n_pairs, n, seed, distance_name(distance))
+
+
+@dataclass(frozen=True)
+class ToRealResult(_PairResult):
+    """Mean distance between generated and real images paired at random (lower = closer), with its protocol."""
+
+    value: float      # mean pair distance
+    std: float        # standard deviation over pairs
+    sem: float        # standard error of the mean
+    n_pairs: int      # pairs drawn
+    n_fake: int       # generated images the pairs were drawn from
+    n_real: int       # real images the pairs were drawn from
+    seed: int         # seed of the pair draw
+    distance: str     # distance name, e.g. lpips-alex
+
+
+def lpips_to_real(real: torch.Tensor, fake: torch.Tensor, distance: nn.Module, *, n_pairs: int = 1000,
+                  seed: int = 0, batch_size: int = 256) -> ToRealResult:
+    """LPIPS as the controlled-generation paper uses it: mean distance of generated to real images, random pairs.
+
+    Saladukha & Kovalev compute LPIPS between generated and real images (lower = closer) and note that it
+    needs class-aligned pairs to be fair: a good image paired with a real one of another class still scores
+    as far. This is that measurement with pairs drawn at random, which is what an unconditional generator
+    allows; with `LPIPS("alex" | "vgg")` it is the paper's quantity, with another distance a surrogate.
+    Because pairs mix classes, images between classes can score lower than real ones (one average image
+    of 8×8 digits does, under the classifier distance: see the tests).
+
+    Args:
+        real: real images, float (N_r, C, H, W) in [0, 1].
+        fake: generated images, float (N_f, C, H, W), same C, H, W.
+        distance: e.g. `LPIPS("alex")` or `ClassifierDistance(clf)`.
+        n_pairs: (generated, real) pairs, each index drawn uniformly with replacement.
+        seed: seeds the pair draw (a CPU `torch.Generator`), made on both sets in canonical order, so the
+            value depends only on the two sets and the seed.
+    """
+    check_images(real, what="real images")
+    check_images(fake, what="generated images")
+    if real.shape[1:] != fake.shape[1:]:
+        raise ValueError(f"real and generated images differ in shape: {tuple(real.shape[1:])} vs "
+                         f"{tuple(fake.shape[1:])}")
+    real, fake = canonical_rows(real), canonical_rows(fake)
+    g = torch.Generator().manual_seed(seed)
+    i = torch.randint(0, len(fake), (n_pairs,), generator=g)
+    j = torch.randint(0, len(real), (n_pairs,), generator=g)
+    d = paired_distance(distance, fake[i], real[j], batch_size=batch_size).numpy().astype(np.float64)
+    return ToRealResult(*_pair_stats(d), n_pairs, len(fake), len(real), seed, distance_name(distance))
 
 
 def distance_name(distance) -> str:

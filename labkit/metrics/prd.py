@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._arrays import feature_pair
+from ._order import canonical_rows
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ def prd(real, fake, num_clusters: int = 20, num_angles: int = 1001, num_runs: in
         threads: thread cap of the k-means (see `cluster_histograms`).
     """
     real, fake = feature_pair(real, fake, min_rows=2)
+    real, fake = canonical_rows(real), canonical_rows(fake)  # k-means and subsets see the sets, not their order
     n = min(len(real), len(fake))
     if n < num_clusters:
         raise ValueError(f"PRD needs at least num_clusters={num_clusters} samples per set; got {n}")

@@ -13,14 +13,14 @@ class MetricRecord:
 
     Args:
         metric: name that carries its protocol where it matters (`fid`, `fid_5k`, `gan_train`).
-        value: the mean over `values` (or the single value).
+        value: the mean over `values` (or the single value); for an `error` record, why there is no value.
         std: ± (over repeats, or as the metric defines it); NaN when there is a single repeat.
         values: the individual repeats.
         protocol: extractor (+ weights id), n_real, n_fake, split, seed, repeats, ...
     """
 
     metric: str
-    value: float
+    value: float | str
     std: float = float("nan")
     values: tuple[float, ...] = ()
     protocol: dict[str, Any] = field(default_factory=dict)

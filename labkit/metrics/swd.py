@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from ..data.dataset import check_images
 from ..runtime import pick_device
+from ._order import canonical_rows
 
 _BINOMIAL = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0])
 GAUSSIAN_5X5 = torch.outer(_BINOMIAL, _BINOMIAL) / 256.0  # (5, 5), sums to 1
@@ -182,7 +183,8 @@ def swd(real: torch.Tensor, fake: torch.Tensor, *, patch_size: int = 7, levels: 
         levels: pyramid levels; None: `default_levels(min(H, W), patch_size)`.
         patches_per_image: patches per image and level (reference 128).
         repeats, projections: random directions, `repeats` draws of `projections` (reference 4 × 128).
-        seed: one CPU generator draws real patches, fake patches, subsampling, directions, in that order.
+        seed: one CPU generator draws real patches, fake patches, subsampling, directions, in that order;
+            images are visited in canonical order, so the value depends only on the two sets and the seed.
         batch_size: images per pyramid batch.
         device: where descriptors are projected and sorted.
     """
@@ -194,6 +196,7 @@ def swd(real: torch.Tensor, fake: torch.Tensor, *, patch_size: int = 7, levels: 
         raise ValueError(f"patch_size must be odd; got {patch_size}")
     levels = levels or default_levels(min(real.shape[2:]), patch_size)
     dev = pick_device(device)
+    real, fake = canonical_rows(real), canonical_rows(fake)  # patches are drawn per image, in this order
     g = torch.Generator().manual_seed(seed)
     d_real = _descriptors(real, levels, patch_size, patches_per_image, g, dev, batch_size)
     d_fake = _descriptors(fake, levels, patch_size, patches_per_image, g, dev, batch_size)

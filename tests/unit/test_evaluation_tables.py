@@ -57,7 +57,35 @@ def test_evaluate_rows_concatenates_records_and_notes(rows, digits_test, digits_
     assert any("CMMD skipped" in n for n in notes)  # no CLIP weights offline: said, not silent
     cols = et.metric_columns(df, n_small=5000)
     assert cols[:3] == ["lap", "is", "fid"] and "gan_test" in cols
-    shown = et.shown(df, cols)
-    assert shown.loc["real images", "fid"].count("±") == 1
-    fig = et.bar_figure(df, list(et.FIGURE_COLUMNS), "t")
+    shown = et.shown(df, cols, renames=et.RENAMES)
+    assert shown.loc["real images", "FID (C1)"].count("±") == 1  # labels carry the feature space
+    assert {"LAP", "IS (C1)", "VAE-test"} <= set(shown.columns)
+    fig = et.bar_figure(df, list(et.FIGURE_COLUMNS), "t", renames=et.RENAMES)
     assert len(fig.axes) == len([c for c in et.FIGURE_COLUMNS if c in df])
+    assert fig.axes[1].get_title() == "IS (C1)"
+
+
+def test_a_model_that_cannot_draw_a_class_keeps_its_row(digits_test, digits_classifier):
+    from labkit.generate import GenerationBudgetError
+
+    def fails(seed):
+        raise GenerationBudgetError("class 3 drawn 0 times in 500 samples")
+
+    good = lambda seed: digits_test.subset(range(60))  # noqa: E731
+    df, notes = et.evaluate_rows({"ok": good, "broken": fails}, digits_test, classifier=digits_classifier, n_fake=60,
+                                 repeats=1, metrics=("lap", "fid"), cache=False, device="cpu")
+    assert list(df.index) == ["ok", "broken"] and any("broken not evaluated" in n for n in notes)
+    errors = [r for r in df.attrs["records"] if r.metric == "error"]
+    assert [(r.protocol["model"], r.value) for r in errors] == [("broken", "class 3 drawn 0 times in 500 samples")]
+    shown = et.shown(df, ["lap", "fid"])
+    assert shown.loc["broken", "not evaluated"] == "class 3 drawn 0 times in 500 samples"
+    assert shown.loc["broken", "FID (C1)"] == "" and shown.loc["ok", "not evaluated"] == ""
+
+
+def test_each_record_names_the_space_it_was_measured_in(digits_test, digits_classifier):
+    df = et.evaluate_rows({"real": lambda s: digits_test.subset(range(60))}, digits_test, classifier=digits_classifier,
+                          extractor="pixels", n_fake=60, repeats=1, metrics=("is", "fid"), cache=False,
+                          device="cpu")[0]
+    space = {r.metric: r.protocol["extractor"] for r in df.attrs["records"]}
+    assert space == {"is": "classifier", "fid": "pixels"}  # pixels have no softmax: IS falls back to C1
+    assert list(et.shown(df, ["is", "fid"]).columns) == ["IS (C1)", "FID (pixels)"]

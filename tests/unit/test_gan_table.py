@@ -47,7 +47,11 @@ def test_rows_and_columns(table):
     assert set(table["distance"]) == {"lpips-classifier"} and set(table["cmmd_space"]) == {"classifier"}
     assert table.loc["constant", "reason"] == "collapsed samples" and table.loc["varied", "converged"] == 1
     shown = gt.shown(table)
-    assert list(shown.index) == ["varied", "constant"] and "lpips_diversity" in shown and "reason" in shown
+    assert list(shown.index) == ["varied", "constant"] and "reason" in shown
+    # names say what was measured: the paper's LPIPS direction (a surrogate here), pair-diversity, C1 spaces
+    for label in ("IS (C1)", "FID (C1)", "LPIPS surrogate (C1 distance)", "pair-diversity (C1 distance)",
+                  "PPL (C1 distance)", "CMMD surrogate (C1)", "precision (C1)"):
+        assert label in shown, label
 
 
 def test_records_carry_protocol(table):
@@ -57,6 +61,9 @@ def test_records_carry_protocol(table):
     div = by[("varied", "lpips_diversity")]
     assert div.protocol["n_pairs"] == 50 and div.protocol["seeds"] == [0, 1]
     assert div.protocol["distance"] == "lpips-classifier" and div.protocol["repeats"] == 2
+    to_real = by[("varied", "lpips_to_real")]
+    assert to_real.protocol["distance"] == "lpips-classifier" and to_real.protocol["n_pairs"] == 50
+    assert by[("varied", "is")].protocol["extractor"] == "classifier"
     p = by[("varied", "ppl")].protocol
     assert p["n_paths"] == 40 and p["epsilon"] == 1e-4 and p["seed"] == 0 and p["distance"] == "lpips-classifier"
     fid = by[("varied", "fid")].protocol
@@ -70,6 +77,28 @@ def test_generator_ignoring_z_has_zero_ppl_and_less_diversity(table):
     assert table.loc["varied", "ppl"] > 0
     assert table.loc["constant", "lpips_diversity"] < 1e-6 < table.loc["varied", "lpips_diversity"]
     assert math.isfinite(table.loc["constant", "fid"])
+    assert table.loc["constant", "lpips_to_real"] > 0  # one image is far from most real digits
+
+
+class NaNGenerator(ToyGenerator):
+    """A diverged generator: NaN pixels."""
+
+    @torch.no_grad()
+    def sample(self, n, generator=None, labels=None):
+        return torch.full((n, 1, 8, 8), float("nan"))
+
+
+def test_a_generator_with_nan_samples_keeps_its_row_with_the_reason(digits_test, digits_classifier):
+    verdicts = {"nan": {"diverged": 1, "converged": 0, "reason": "NaN losses", "min_class_share": 0.0}}
+    with pytest.warns(UserWarning, match="nan not evaluated"):
+        t = gt.gan_table({"varied": ToyGenerator(True), "nan": NaNGenerator()}, digits_test,
+                         classifier=digits_classifier, verdicts=verdicts, n_fake=60, n_pairs=20, n_paths=10,
+                         prd_runs=1, metrics=("fid",), device="cpu", cache=False)
+    assert list(t.index) == ["varied", "nan"] and "NaN or inf" in t.loc["nan", "error"]
+    assert t.loc["nan", "diverged"] == 1 and math.isnan(t.loc["nan", "fid"])
+    errors = [r for r in t.attrs["records"] if r.metric == "error"]
+    assert [r.protocol["model"] for r in errors] == ["nan"]
+    assert "NaN or inf" in gt.shown(t).loc["nan", "not evaluated"]
 
 
 def test_swd_optional_and_missing_verdicts(digits_train, digits_classifier):

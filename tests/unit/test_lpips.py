@@ -9,7 +9,7 @@ import torch
 
 from labkit.features.weights import sha256_file
 from labkit.metrics.lpips import (BACKBONE_FILES, LPIPS, ClassifierDistance, PixelDistance, layer_distance,
-                                  load_backbone_state, lpips_diversity, make_distance, paired_distance)
+                                  load_backbone_state, lpips_diversity, lpips_to_real, make_distance, paired_distance)
 
 
 def _noisy(x: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
@@ -72,6 +72,25 @@ def test_diversity_collapsed_vs_diverse(digits_test, digits_classifier):
     assert lpips_diversity(x, dist, n_pairs=300, seed=3).value == res.value
     assert lpips_diversity(x, dist, n_pairs=300, seed=4).value != res.value
     assert set(res.protocol()) == {"sem", "n_pairs", "n_images", "seed", "distance"}
+
+
+def test_lpips_to_real_is_lower_for_images_closer_to_the_real_ones(digits_train, digits_test, digits_classifier):
+    dist = make_distance("classifier", classifier=digits_classifier, device="cpu")
+    real = digits_test.float()[:200]
+    other_real = digits_train.float()[:200]
+    close = lpips_to_real(real, other_real, dist, n_pairs=300, seed=1)
+    for far in (1 - other_real, torch.zeros_like(other_real)):  # inverted digits, blank images
+        assert 0 < close.value < lpips_to_real(real, far, dist, n_pairs=300, seed=1).value
+    # random pairs mix classes, so one average image lands closer to random real digits than real digits do
+    # (the paper's caveat that LPIPS needs class-aligned pairs; the legend says so)
+    mean_image = other_real.mean(0, keepdim=True).expand(200, -1, -1, -1).contiguous()
+    assert lpips_to_real(real, mean_image, dist, n_pairs=300, seed=1).value < close.value
+    one = real[:1].expand(20, -1, -1, -1).contiguous()
+    assert lpips_to_real(one, one, dist, n_pairs=50).value == 0.0  # a copy of the only real image
+    assert close.n_fake == close.n_real == 200 and close.distance == "lpips-classifier"
+    assert set(close.protocol()) == {"sem", "n_pairs", "n_fake", "n_real", "seed", "distance"}
+    with pytest.raises(ValueError, match="differ in shape"):
+        lpips_to_real(real, real[:, :, :4], dist)
 
 
 def test_missing_weights_error_names_the_file(tmp_path, monkeypatch):

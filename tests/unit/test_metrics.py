@@ -90,8 +90,7 @@ def test_kid_clamps_subset_size_with_warning():
 def test_prdc_identical_sets_give_ones():
     x = np.random.default_rng(7).normal(size=(300, 8))
     out = prdc(x, x, k=5)
-    assert out["precision"] == out["recall"] == out["coverage"] == 1.0
-    assert out["density"] == pytest.approx(1.0, abs=0.2)
+    assert out["precision"] == out["recall"] == out["coverage"] == out["density"] == 1.0
 
 
 def test_prdc_mode_collapse_is_precise_but_not_recalled(collapse):
@@ -150,7 +149,9 @@ def test_cmmd_matches_the_dense_estimator_and_is_zero_for_identical_sets():
 def test_inception_score_extremes():
     k = 7
     confident_and_diverse = np.eye(k)[np.arange(700) % k]
-    assert inception_score(confident_and_diverse, splits=10)[0] == pytest.approx(k, rel=1e-9)
+    assert inception_score(confident_and_diverse, splits=1)[0] == pytest.approx(k, rel=1e-9)
+    # random parts of 70 are not exactly balanced, so each scores a little below k
+    assert k - 0.5 < inception_score(confident_and_diverse, splits=10)[0] < k
     one_class = np.tile(np.eye(k)[2], (700, 1))
     assert inception_score(one_class)[0] == pytest.approx(1.0)
     uniform = np.full((700, k), 1 / k)

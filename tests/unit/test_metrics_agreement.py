@@ -9,7 +9,8 @@ import pytest
 import torch
 from threadpoolctl import threadpool_limits
 
-from labkit.metrics import frechet_distance, kid, prd, prdc
+from labkit.metrics import frechet_distance, inception_score, kid, prd, prdc
+from labkit.metrics._order import canonical_rows
 from labkit.metrics.prd import max_f_beta_pair, prd_from_histograms
 
 
@@ -56,11 +57,25 @@ def test_kid_agrees_with_torch_fidelity(features):
     from torch_fidelity.metric_kid import kid_features_to_metric
 
     real, fake = features
-    ref = kid_features_to_metric(torch.from_numpy(real), torch.from_numpy(fake), kid_subsets=20, kid_subset_size=300,
-                                 rng_seed=7, verbose=False)
+    # the same subsets: torch-fidelity draws from the rows as given, labkit from the rows in canonical order
+    ref = kid_features_to_metric(torch.from_numpy(canonical_rows(real)), torch.from_numpy(canonical_rows(fake)),
+                                 kid_subsets=20, kid_subset_size=300, rng_seed=7, verbose=False)
     mean, std = kid(real, fake, subset_size=300, n_subsets=20, seed=7)
     assert mean == pytest.approx(ref["kernel_inception_distance_mean"], rel=1e-9)
     assert std == pytest.approx(ref["kernel_inception_distance_std"], rel=1e-7)
+
+
+def test_inception_score_agrees_with_torch_fidelity():
+    from torch_fidelity.metric_isc import isc_features_to_metric
+
+    probs = np.random.default_rng(4).dirichlet(np.full(10, 0.3), size=1003)  # 1003 rows: parts of unequal size
+    probs = np.clip(probs, 1e-12, None)
+    probs /= probs.sum(1, keepdims=True)
+    # torch-fidelity takes logits: softmax(log p) = p; it permutes the rows as given, labkit the canonical order
+    ref = isc_features_to_metric(torch.from_numpy(np.log(canonical_rows(probs))), splits=10, shuffle=True, rng_seed=3)
+    mean, std = inception_score(probs, splits=10, seed=3)
+    assert mean == pytest.approx(ref["inception_score_mean"], rel=1e-9)
+    assert std == pytest.approx(ref["inception_score_std"], rel=1e-6)
 
 
 # The reference definitions of Sajjadi et al. (github.com/msmsajjadi/precision-recall-distributions,

@@ -25,10 +25,18 @@ def _evaluate(root):
         if model != "real images":
             runs.record(run, "gan_train", 0.8, std=0.01, table="table1", model=model, **EVAL)
     runs.record(run, "gan_test", 0.6, std=0.02, table="table1", model="3 conditional VAE", **EVAL)
+    runs.record(run, "error", "no Shirt drawn with confidence ≥ 0.9", table="table1", model="6 VAE that fails",
+                **EVAL)
     for variant in ("wgan-gp", "r3gan", "dcgan"):
-        runs.record(run, "is", 3.0, std=0.1, table="gans", model=f"GAN {variant}", **EVAL)
-        runs.record(run, "lpips_diversity", 0.3, std=0.01, table="gans", model=f"GAN {variant}", **EVAL)
-        runs.record(run, "verdict", "sharp but narrow", table="gans", model=f"GAN {variant}", **EVAL)
+        model = f"GAN {variant}"
+        runs.record(run, "is", 3.0, std=0.1, table="gans", model=model, **EVAL)
+        runs.record(run, "lpips_to_real", 0.5, std=0.02, table="gans", model=model, distance="lpips-classifier",
+                    std_over="repeats", **EVAL)
+        runs.record(run, "lpips_diversity", 0.3, std=0.01, table="gans", model=model, distance="lpips-classifier",
+                    std_over="repeats", **EVAL)
+        runs.record(run, "ppl", 1.2, std=0.4, table="gans", model=model, distance="lpips-classifier",
+                    std_over="paths", **EVAL)
+        runs.record(run, "verdict", "sharp but narrow", table="gans", model=model, **EVAL)
     runs.record(run, "lap_real_test", 0.184, std=0.079, split="test", n=10000)
     _status(run)
 
@@ -73,17 +81,37 @@ def test_every_table_has_our_numbers_beside_the_papers(study_dir):
     t1 = tables["Table 1 of the VAE paper (Fashion-MNIST)"].table.set_index("model")
     cols = list(t1.columns)
     assert cols.index("LAP (paper)") == cols.index("LAP") + 1 and "VAE-train (paper)" in cols
+    assert cols.index("FID (paper)") == cols.index("FID (C1)") + 1  # our label says C1 features
     assert t1.loc["real images", "LAP (paper)"] == "0.184 ± 0.079"
     assert t1.loc["2 VAE + soft labels", "VAE-train (paper)"] == "0.82 ± 0.01"
     assert t1.loc["3 conditional VAE", "VAE-test"] == "0.6 ± 0.02"
     assert t1.loc["3 conditional VAE", "VAE-test (paper)"] == "0.65 ± 0.03"
     assert t1.loc["5 VAE + soft labels + confidence ≥ 0.9", "FID (paper)"] == "95.8 ± 1.5"
     assert "features classifier" in t1.loc["real images", "protocol"] and "repeats 3" in t1.loc["real images", "protocol"]
+    # a model that failed keeps its row, with the reason
+    assert t1.loc["6 VAE that fails", "not evaluated"] == "no Shirt drawn with confidence ≥ 0.9"
+    assert t1.loc["6 VAE that fails", "FID (C1)"] == "" and t1.loc["real images", "not evaluated"] == ""
+    legend1 = dict(tables["Table 1 of the VAE paper (Fashion-MNIST)"].legend)
+    assert "does not say which network" in legend1["FID (C1)"] and "C1" in legend1
+    assert "± the std over images" in legend1["LAP"] and "not evaluated" in legend1
 
-    gans = tables["GAN table"].table.set_index("model")
+    gan = tables["GAN table"]
+    gans = gan.table.set_index("model")
     assert gans.loc["GAN wgan-gp", "IS (paper)"] == "2.29" and gans.loc["GAN dcgan", "IS (paper)"] == ""
-    assert gans.loc["GAN r3gan", "lpips_diversity (paper)"] == "0.67"  # any LPIPS column gets the paper's LPIPS
+    cols = list(gans.columns)
+    # the paper's LPIPS (generated vs real) stands beside our generated-vs-real column, named a surrogate
+    assert cols.index("LPIPS (paper)") == cols.index("LPIPS surrogate (C1 distance)") + 1
+    assert gans.loc["GAN r3gan", "LPIPS (paper)"] == "0.67"
+    # pair-diversity is another quantity: no paper column beside it
+    assert cols[cols.index("pair-diversity (C1 distance)") + 1] != "LPIPS (paper)"
+    assert cols.index("PPL (paper)") == cols.index("PPL (C1 distance)") + 1
     assert gans.loc["GAN r3gan", "verdict"] == "sharp but narrow"  # non-numeric metrics pass through
+    legend = dict(gan.legend)
+    assert "Differs in kind" in legend["IS (C1)"] and "Inception-v3" in legend["IS (C1)"]
+    assert "surrogate" in legend["LPIPS surrogate (C1 distance)"] and "Differs in kind" in legend["PPL (C1 distance)"]
+    assert "± the std over paths" in legend["PPL (C1 distance)"] and "not LPIPS" in legend["pair-diversity (C1 distance)"]
+    assert "histology" in legend["LPIPS (paper)"] and "C1 distance" in legend
+    assert len(legend) == len(gan.legend)  # every column once
 
     deg = tables["Degradation study (GAN-train / GAN-test validation)"].table.set_index("model")
     assert "GAN-test falls strongly" in deg.loc["salt_pepper 0.05", "paper finding"]
@@ -113,6 +141,15 @@ def test_report_leads_with_the_paper_tables(study_dir):
         assert title in text and title in mdt
     assert text.index("Table 1 of the VAE paper") < text.index("Timings per notebook")
     assert "0.184 ± 0.079" in text and "LAP (paper)" in mdt and "Leontev" in text
+    assert "Legend:" in mdt and "- **FID (C1)**: Fréchet distance" in mdt and '<dl class="legend">' in text
+
+
+def test_lpips_with_the_papers_network_is_not_a_surrogate(tmp_path):
+    run = runs.run_dir(tmp_path / "04_evaluate")
+    runs.record(run, "lpips_to_real", 0.6, std=0.01, table="gans", model="GAN r3gan", distance="lpips-alex", **EVAL)
+    gan = next(t for t in paper_tables(runs.load_records(tmp_path)) if t.title == "GAN table")
+    assert list(gan.table.columns)[:3] == ["model", "LPIPS (AlexNet)", "LPIPS (paper)"]
+    assert "Differs in kind" not in dict(gan.legend)["LPIPS (AlexNet)"]
 
 
 def test_report_of_a_study_without_paper_records(tmp_path):
