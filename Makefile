@@ -33,8 +33,9 @@ test: setup
 test-all: setup
 	OMP_NUM_THREADS=1 TQDM_DISABLE=1 LABKIT_OFFLINE=1 $(BIN)/python -m pytest -q -m ''
 
+# Loopback only, with jupyter's token; root (the usual user in a container) needs jupyter's --allow-root.
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ --ip=127.0.0.1 --no-browser $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 bench: setup
 	$(BIN)/python -m benchmarks

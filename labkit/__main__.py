@@ -5,22 +5,6 @@ import argparse
 import os
 import sys
 
-import yaml
-
-
-def _overrides(args, parser) -> dict:
-    overrides: dict = {}
-    if args.params:
-        with open(args.params) as f:
-            overrides = yaml.safe_load(f) or {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        nb, _, param = key.partition(".")
-        if not param or not value:
-            parser.error(f"--set expects NOTEBOOK.PARAM=VALUE, got {item!r}")
-        overrides.setdefault(nb, {})[param] = yaml.safe_load(value)
-    return overrides
-
 
 def share_cores(workers: int, environ=os.environ, cpus: int | None = None) -> None:
     """Give each of `workers` parallel kernels an equal share of the cores through OMP_NUM_THREADS, which they inherit.
@@ -52,9 +36,15 @@ def main(argv: list[str] | None = None) -> int:
 
     from . import paths
     from .study import Study, StudyFailed
+    from .study_params import ParameterError, merge_overrides, read_params_file
 
-    study = Study(name=args.name or args.preset, preset=args.preset, root=args.root or paths.runs_dir(),
-                  overrides=_overrides(args, parser), cell_timeout=args.cell_timeout)
+    try:  # every parameter is checked before any job starts
+        overrides = merge_overrides(read_params_file(args.params) if args.params else {}, args.set)
+        study = Study(name=args.name or args.preset, preset=args.preset, root=args.root or paths.runs_dir(),
+                      overrides=overrides, cell_timeout=args.cell_timeout)
+        study.validate(args.only)
+    except (ParameterError, FileNotFoundError) as e:
+        st.error(str(e))  # exit code 2, nothing run
 
     def say(event, job, status):
         if event == "start":

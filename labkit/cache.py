@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +65,10 @@ def cached_features(dataset, extractor, *, what: str = "features", cache_dir: st
             with np.load(path, allow_pickle=False) as z:
                 if str(z["key"]) == key and json.loads(str(z["fields"])) == json.loads(json.dumps(fields, default=str)):
                     return z["features"]
-        except (OSError, ValueError, KeyError):
-            pass  # damaged entry: recompute and overwrite
+        except Exception as e:  # truncated, empty or flipped bytes: zipfile, zlib, EOF and value errors
+            warnings.warn(f"feature cache entry {path} is damaged ({type(e).__name__}: {e}); deleted, recomputing",
+                          stacklevel=2)
+            path.unlink(missing_ok=True)
     feats = extract(extractor, dataset.float(), what=what, **extract_kwargs)
     buf = io.BytesIO()
     np.savez(buf, features=feats, key=np.array(key), fields=np.array(json.dumps(fields, sort_keys=True, default=str)))

@@ -1,10 +1,13 @@
 """Seeding, device choice, atomic writes and quiet progress bars."""
 from __future__ import annotations
 
+import glob
 import json
 import os
 import random
+import socket
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -32,14 +35,60 @@ def pick_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device("cpu")
 
 
+STALE_TEMP_AGE_S = 15 * 60  # a temp file untouched this long has no live writer (writes take seconds)
+
+
+def _temp_prefix(path: Path) -> str:
+    """`.<name>.<host>.<pid>.`: who writes a temp file, so a later save can tell a dead writer's leftovers."""
+    return f".{path.name}.{socket.gethostname()}.{os.getpid()}."
+
+
+def _writer_alive(host: str, pid: str) -> bool:
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine's writer (shared folder): only its age can tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
+    """Delete the temp files earlier atomic writes of `path` left behind when their process was killed.
+
+    A temp file is stale when its writer (host and pid in its name) is a dead process on this machine, or when
+    it has not been touched for `STALE_TEMP_AGE_S` (writers on other machines, pre-pid names). A live writer's
+    temp file is never removed, so concurrent saves stay safe. Returns the removed files.
+    """
+    path = Path(path)
+    removed = []
+    if not path.parent.is_dir():
+        return removed
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        parts = tmp.name[len(path.name) + 2:-len(".tmp")].split(".")
+        host, pid = (".".join(parts[:-2]), parts[-2]) if len(parts) >= 3 else ("", "")
+        try:
+            old = time.time() - tmp.stat().st_mtime > STALE_TEMP_AGE_S
+            if old or not _writer_alive(host, pid):
+                tmp.unlink()
+                removed.append(tmp)
+        except FileNotFoundError:  # its writer finished or another save removed it meanwhile
+            pass
+    return removed
+
+
 def _atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: str) -> Path:
     """Write through a temp file in the same directory, fsync, then `os.replace`.
 
-    A reader sees the old file or the new one, never half of one; a failed write leaves no temp file.
+    A reader sees the old file or the new one, never half of one; a failed write leaves no temp file, and the
+    temp files of writers that were killed (SIGKILL gives no chance to clean up) are removed by the next save.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    remove_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=".tmp")
     try:
         with os.fdopen(fd, mode) as f:
             write(f)
@@ -101,10 +150,12 @@ def progress_bar(iterable: Iterable | None = None, *, progress: bool | None = No
 
 
 def rng_state() -> dict:
-    """All global RNG states, for checkpoints."""
+    """All global RNG states, for checkpoints: plain numbers, tuples and tensors only (loadable with weights_only)."""
+    key, pos, has_gauss, cached = np.random.get_state(legacy=True)[1:]
     state = {
         "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "numpy": {"key": torch.from_numpy(key.astype(np.int64)), "pos": int(pos), "has_gauss": int(has_gauss),
+                  "cached_gaussian": float(cached)},
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -113,9 +164,12 @@ def rng_state() -> dict:
 
 
 def set_rng_state(state: dict) -> None:
-    """Restore what `rng_state` captured."""
+    """Restore what `rng_state` captured (also the numpy tuple that checkpoints of labkit 0.1 hold)."""
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    npy = state["numpy"]
+    if isinstance(npy, dict):
+        npy = ("MT19937", npy["key"].numpy().astype(np.uint32), npy["pos"], npy["has_gauss"], npy["cached_gaussian"])
+    np.random.set_state(npy)
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])

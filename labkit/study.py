@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from . import paths, runs
 from .runtime import atomic_write_json
+from .study_params import check_name, validate_only, validate_overrides
 from .study_plan import Job, plan
 
 NOTEBOOKS_DIR = paths.PROJECT_ROOT / "notebooks"
@@ -36,6 +37,8 @@ def execute_job(job_dir: str, notebook: str, params: dict, fingerprint: str, pre
     notebook's own errors). Top-level so that process-pool, Dask or submitit executors can pickle it."""
     import papermill as pm
 
+    for name in params:  # papermill writes `name = value` into the notebook: only plain names may pass
+        check_name(name)
     job_dir = Path(job_dir)
     job_dir.mkdir(parents=True, exist_ok=True)
     status = {"notebook": notebook, "preset": preset, "parameters": params, "fingerprint": fingerprint,
@@ -105,6 +108,12 @@ class Study:
             jobs = [j for j in jobs if any(o in (j.id, j.notebook, j.notebook[:2]) for o in only)]
         return jobs
 
+    def validate(self, only: list[str] | None = None) -> None:
+        """Raise `ParameterError` (a ValueError) for overrides or `only` entries the plan does not know."""
+        jobs = self.jobs()
+        validate_overrides(self.overrides, jobs, NOTEBOOKS_DIR)
+        validate_only(only or [], jobs)
+
     def parameters(self, job: Job) -> dict[str, Any]:
         """Preset parameters, input paths from earlier jobs' artefacts, overrides, and `run_dir`."""
         params = dict(job.params)
@@ -158,6 +167,7 @@ class Study:
             max_parallel: jobs in flight at once (a local pool's size, so that plan order, not the pool's queue,
                 picks the next job); None: every ready job is submitted.
         """
+        self.validate(only)  # before anything runs
         pending = self.jobs(only)
         ids = {j.id for j in pending}
         limit = max_parallel or (len(pending) if executor else 1)

@@ -24,6 +24,7 @@ import pandas as pd
 import torch
 
 from .checkpoint import read_checkpoint, save_models
+from .models.registry import model_spec
 from .runtime import pick_device, progress_bar, rng_state, set_rng_state
 
 
@@ -45,6 +46,62 @@ class FitResult:
     steps: pd.DataFrame        # one row every `log_every` steps
     checkpoint: Path | None    # final checkpoint
     resumed_from: int | None   # step resumed from, if any
+
+
+class ResumeMismatchError(ValueError):
+    """A checkpoint cannot continue this run: another model, optimiser or trajectory; the message names the fields."""
+
+
+_OPTIMIZER_FIELDS = ("lr", "betas", "momentum", "weight_decay", "eps", "alpha")
+
+
+def training_signature(task: Any, batch_size: int, seed: int, drop_last: bool) -> dict:
+    """What fixes a run's trajectory besides its length: models (kind and config), optimisers, batches, seed.
+
+    Optimisers are described by their class and construction-time hyperparameters (`defaults`), which a
+    learning-rate schedule does not change.
+    """
+    return {"models": {k: model_spec(m) for k, m in task.modules.items()},
+            "optimizers": {k: {"type": type(o).__name__, **{f: o.defaults[f] for f in _OPTIMIZER_FIELDS
+                                                            if f in o.defaults}}
+                           for k, o in task.optimizers.items()},
+            "batch_size": batch_size, "seed": seed, "drop_last": drop_last}
+
+
+def _plain(v: Any) -> Any:
+    """Tuples as lists, recursively, so a signature compares equal before and after a save."""
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v
+
+
+def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [d for k in sorted(set(old) | set(new), key=str)
+                for d in _differences(old.get(k, "<absent>"), new.get(k, "<absent>"), f"{prefix}{k}.")]
+    return [] if old == new else [f"{prefix.rstrip('.')}: checkpoint {old!r}, this run {new!r}"]
+
+
+def check_resumable(ck: dict, path: Path, signature: dict) -> None:
+    """Raise `ResumeMismatchError` unless checkpoint `ck` (read from `path`) can continue a run with `signature`.
+
+    Checkpoints written before signatures were stored are checked on what they hold (models, batch size, seed).
+    """
+    afresh = (f"To start afresh, delete {path}, pass resume=False, or train into another checkpoint path "
+              "(a new run directory).")
+    missing = [k for k in ("optim", "position", "rng", "state") if k not in ck]
+    if missing:
+        raise ResumeMismatchError(f"cannot resume from {path}: it holds models only (no {', '.join(missing)}), "
+                                  f"e.g. an exported generator, not a training checkpoint. {afresh}")
+    stored = {"models": ck.get("specs", {}), **ck.get("fit", {})}
+    stored.pop("epochs", None)  # a longer or shorter run continues the same trajectory
+    diffs = _differences(_plain({k: v for k, v in stored.items() if k in signature}),
+                         _plain({k: v for k, v in signature.items() if k in stored}))
+    if diffs:
+        raise ResumeMismatchError(f"cannot resume from {path}: it was written by another run ("
+                                  + "; ".join(diffs) + f"). {afresh}")
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
@@ -91,6 +148,9 @@ def fit(task: Any, tensors: tuple[torch.Tensor, ...], *, epochs: int | None = No
     """
     if epochs is None and max_steps is None:
         raise ValueError("give epochs or max_steps")
+    for what, v in (("epochs", epochs), ("max_steps", max_steps), ("batch_size", batch_size)):
+        if v is not None and (not isinstance(v, int) or v < 1):
+            raise ValueError(f"{what} must be a positive integer; got {v!r}")
     n = len(tensors[0])
     if any(len(t) != n for t in tensors):
         raise ValueError(f"all tensors need the same length; got {[len(t) for t in tensors]}")
@@ -107,8 +167,10 @@ def fit(task: Any, tensors: tuple[torch.Tensor, ...], *, epochs: int | None = No
         m.to(device)
 
     pos, rows, steps, sums, resumed_from = Position(), [], [], {}, None
+    signature = training_signature(task, batch_size, seed, drop_last)
     if checkpoint and resume and checkpoint.exists():
         ck = read_checkpoint(checkpoint, map_location=device)
+        check_resumable(ck, checkpoint, signature)
         for k, m in task.modules.items():
             m.load_state_dict(ck["state"][k])
         for k, o in task.optimizers.items():
@@ -126,7 +188,7 @@ def fit(task: Any, tensors: tuple[torch.Tensor, ...], *, epochs: int | None = No
         save_models(checkpoint, task.modules, optim={k: o.state_dict() for k, o in task.optimizers.items()},
                     extra=task.extra_state() if hasattr(task, "extra_state") else {},
                     rng=rng_state(), position=vars(pos).copy(), history=rows, steps=steps, sums=sums,
-                    fit={"batch_size": batch_size, "seed": seed, "epochs": epochs})
+                    fit={**{k: v for k, v in signature.items() if k != "models"}, "epochs": epochs})
         last_good.update(path=checkpoint, step=pos.step)
 
     t_start = time.perf_counter()

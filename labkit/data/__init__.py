@@ -27,6 +27,12 @@ def load(name: str = "fashion-mnist", split: str = "train", *, n_per_class: int 
     """
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
+    if n_per_class is not None and (not isinstance(n_per_class, (int, np.integer)) or n_per_class < 1):
+        raise ValueError(f"n_per_class must be a positive integer (or None for all images); got {n_per_class!r}")
+    if size is not None and (not isinstance(size, (int, np.integer)) or size < 1):
+        raise ValueError(f"size must be a positive number of pixels; got {size!r}")
+    if channels not in (None, 1, 3):
+        raise ValueError(f"channels must be 1 (grey) or 3 (RGB); got {channels!r}")
     base_split = "test" if split == "test" else "train"
     if name.startswith("folder:"):
         ds = load_folder(name[len("folder:"):], base_split, size=size, channels=channels)
@@ -37,6 +43,10 @@ def load(name: str = "fashion-mnist", split: str = "train", *, n_per_class: int 
         raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(SOURCES)} or 'folder:PATH'")
     if split in ("val", "fit"):
         val_per_class = int(len(ds) * VAL_FRACTION / ds.num_classes)
+        if val_per_class < 1 or ds.class_counts().min() <= val_per_class:
+            raise ValueError(f"{name} has too few training images ({len(ds)}, fewest per class "
+                             f"{ds.class_counts().min()}) to hold out a {split!r} split of {VAL_FRACTION:.3g} per class; "
+                             "use split='train' and 'test', or give the folder more images")
         val = balanced_indices(ds.labels, val_per_class, ds.num_classes, seed=12345)
         if split == "val":
             ds = ds.subset(val, split="val")

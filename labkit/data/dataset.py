@@ -100,6 +100,8 @@ class ImageDataset:
 
 def balanced_indices(labels: torch.Tensor, n_per_class: int, num_classes: int, seed: int = 0) -> np.ndarray:
     """Seeded choice of `n_per_class` indices per class (sorted); errors if a class has too few."""
+    if not isinstance(n_per_class, (int, np.integer)) or n_per_class < 1:
+        raise ValueError(f"n_per_class must be a positive integer; got {n_per_class!r}")
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
     chosen = []

@@ -156,20 +156,37 @@ def _digits(split: str, **_) -> ImageDataset:
     return ImageDataset(images[keep], labels[keep], tuple(str(i) for i in range(10)), name="digits", split=split)
 
 
+def _class_folders(base: Path) -> list[str]:
+    return sorted(p.name for p in base.iterdir() if p.is_dir() and p.name not in ("train", "test"))
+
+
 def load_folder(root: Path, split: str, size: int | None = None, channels: int | None = None) -> ImageDataset:
-    """Images in one sub-folder per class; `root/<split>/` is used when it exists, else a fixed 80/20 split."""
+    """Images in one sub-folder per class; `root/<split>/` is used when it exists, else a fixed 80/20 split.
+
+    With `train/` and `test/` sub-folders, classes are numbered by the training folder's class names, so a test
+    folder's labels always mean the same classes; a test class the training folder lacks is an error.
+    """
     from PIL import Image
     root = Path(root)
     if not root.is_dir():
         raise DatasetNotFoundError(f"image folder {root} does not exist")
+    if channels not in (None, 1, 3):
+        raise ValueError(f"channels must be 1 (grey) or 3 (RGB); got {channels!r}")
     base = root / split if (root / split).is_dir() else root
-    classes = sorted(p.name for p in base.iterdir() if p.is_dir() and p.name not in ("train", "test"))
+    classes = _class_folders(base)
     if not classes:
         raise DatasetNotFoundError(f"{base} has no class sub-folders; put each class's images in its own folder")
+    if base != root and (root / "train").is_dir() and split != "train":
+        train_classes = _class_folders(root / "train")
+        extra = sorted(set(classes) - set(train_classes))
+        if extra:
+            raise ValueError(f"{base} holds classes {extra} that {root / 'train'} does not have; the two folders "
+                             "must share their class sub-folders (labels are numbered by the training classes)")
+        classes = train_classes
     exts = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
     files, labels = [], []
     for k, c in enumerate(classes):
-        found = sorted(p for p in (base / c).rglob("*") if p.suffix.lower() in exts)
+        found = sorted(p for p in (base / c).rglob("*") if p.suffix.lower() in exts) if (base / c).is_dir() else []
         files += found
         labels += [k] * len(found)
     if not files:
@@ -196,4 +213,7 @@ def load_folder(root: Path, split: str, size: int | None = None, channels: int |
         rng = np.random.default_rng(0)
         test = rng.random(len(ds)) < 0.2
         ds = ds.subset(np.flatnonzero(test if split == "test" else ~test))
+        if len(ds) == 0:
+            raise ValueError(f"{root} has too few images ({len(test)}) for a {split!r} part of the fixed 80/20 split; "
+                             f"add images or put them in {root / 'train'} and {root / 'test'}")
     return ds

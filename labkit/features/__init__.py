@@ -64,10 +64,14 @@ class ClassifierFeatures(nn.Module):
             raise ValueError("give the classifier extractor exactly one of model= or path= (a checkpoint)")
         if model is None:
             from ..checkpoint import load_model
-            model = load_model(path)
+            from ..models.classifier import Classifier
+            model = load_model(path, kind=Classifier)
             digest = sha256_file(path)
         else:
             digest = state_dict_sha256(model)
+        if not (callable(getattr(model, "features", None)) and callable(getattr(model, "probs", None))):
+            raise TypeError(f"the classifier extractor needs a classifier with features() and probs(); "
+                            f"got a {type(model).__name__}")
         self.model = model.eval()
         self.dim = model.cfg.feature_dim
         self.identity = {"extractor": "classifier", "weights_sha256": digest, "preprocessing": "none (penultimate)"}
@@ -122,6 +126,8 @@ def extract(extractor: nn.Module, images: torch.Tensor, *, what: str = "features
         batch_size: images per forward pass.
         device: `"auto"`, `"cpu"`, `"cuda"`, ...
     """
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
     images = check_images(images)
     if not hasattr(extractor, what):
         raise ValueError(f"extractor {getattr(extractor, 'name', extractor)!r} has no {what!r} output")

@@ -129,6 +129,9 @@ def evaluate(model_or_images: Source | Mapping[str, Source], reference: ImageDat
         Every generated set and the reference are taken in canonical order, so no number depends on the
         order in which images arrive.
     """
+    for what, v in (("repeats", repeats), ("n_fake", n_fake), ("n_small", n_small), ("k", k), ("prd_runs", prd_runs)):
+        if v is not None and (not isinstance(v, (int, np.integer)) or v < 1):
+            raise ValueError(f"evaluate: {what} must be a positive integer; got {v!r}")
     unknown = set(metrics) - set(ALL_METRICS)
     if unknown:
         raise ValueError(f"unknown metrics {sorted(unknown)}; choose from {ALL_METRICS}")

@@ -48,6 +48,9 @@ def kid(real, fake, subset_size: int = 1000, n_subsets: int = 100, seed: int = 0
     Returns:
         (mean, std) of MMD² over subsets; ≈ 0 (and may be slightly negative) for equal distributions.
     """
+    if not isinstance(subset_size, (int, np.integer)) or subset_size < 2:
+        raise ValueError(f"KID subset_size must be an integer of at least 2 (the unbiased MMD² needs pairs); "
+                         f"got {subset_size!r}")
     real, fake = feature_pair(real, fake, min_rows=2)
     real, fake = canonical_rows(real), canonical_rows(fake)
     size = min(subset_size, len(real), len(fake))

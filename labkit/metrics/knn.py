@@ -32,6 +32,8 @@ def _kth_smallest(d: torch.Tensor, k: int) -> torch.Tensor:
 
 def knn_radii(x: torch.Tensor, k: int, block_bytes: int = DEFAULT_BLOCK_BYTES) -> torch.Tensor:
     """Squared distance of each row of x (N, D) to its k-th nearest other row, (N,)."""
+    if k < 1:
+        raise ValueError(f"k (neighbours per radius) must be a positive integer; got {k!r}")
     if k + 1 > len(x):
         raise ValueError(f"k={k} needs more than {k} samples per set; got {len(x)}")
     sq = (x * x).sum(1)  # (N,)
@@ -56,6 +58,8 @@ def prdc(real, fake, k: int = 5, block_bytes: int = DEFAULT_BLOCK_BYTES) -> dict
         exactly. Computed in the inputs' float precision, after centring on the real mean (distances
         unchanged), on the rows in canonical order: any permutation of either set gives the same numbers.
     """
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k (neighbours per radius) must be a positive integer; got {k!r}")
     real, fake = feature_pair(real, fake, min_rows=k + 1)
     real, fake = canonical_rows(real), canonical_rows(fake)
     centre = torch.from_numpy(real.mean(0, dtype=np.float64).astype(real.dtype))

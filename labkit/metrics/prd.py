@@ -41,6 +41,12 @@ def prd_from_histograms(real_hist, fake_hist, num_angles: int = 1001,
         raise ValueError(f"num_angles must be in [3, 1e6]; got {num_angles}")
     p = np.asarray(real_hist, dtype=np.float64)
     q = np.asarray(fake_hist, dtype=np.float64)
+    for what, h in (("real_hist", p), ("fake_hist", q)):
+        if h.ndim != 1 or len(h) == 0 or not np.isfinite(h).all() or (h < 0).any() or h.sum() <= 0:
+            raise ValueError(f"{what} must be a non-empty 1-D histogram of non-negative counts with a positive sum; "
+                             f"got shape {h.shape}, sum {h.sum() if h.size else 0:g}")
+    if p.shape != q.shape:
+        raise ValueError(f"real_hist and fake_hist need the same number of bins; got {len(p)} and {len(q)}")
     p, q = p / p.sum(), q / q.sum()
     slopes = np.tan(np.linspace(epsilon, np.pi / 2 - epsilon, num_angles))  # (A,)
     precision = np.minimum(p[None, :] * slopes[:, None], q[None, :]).sum(1)  # (A,)
@@ -104,6 +110,9 @@ def prd(real, fake, num_clusters: int = 20, num_angles: int = 1001, num_runs: in
         beta: β of the summaries (8).
         threads: thread cap of the k-means (see `cluster_histograms`).
     """
+    for what, v in (("num_clusters", num_clusters), ("num_runs", num_runs)):
+        if not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"PRD {what} must be a positive integer; got {v!r}")
     real, fake = feature_pair(real, fake, min_rows=2)
     real, fake = canonical_rows(real), canonical_rows(fake)  # k-means and subsets see the sets, not their order
     n = min(len(real), len(fake))

@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -114,11 +115,23 @@ def train_point(point: SaturationPoint, images: torch.Tensor, targets: torch.Ten
 
 
 def read_records(path: str | Path) -> list[dict]:
-    """Records of a JSON-lines file (empty when it does not exist)."""
+    """Records of a JSON-lines file (empty when it does not exist); a damaged line is dropped with a warning,
+    so its point is trained again and the file rewritten without it."""
     path = Path(path)
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    records = []
+    for i, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+        try:
+            rec = json.loads(line) if line.strip() else None
+        except ValueError:
+            rec = False
+        if rec is False or (rec is not None and not (isinstance(rec, dict) and "key" in rec)):
+            warnings.warn(f"{path}, line {i}: damaged saturation record dropped; its point is trained again",
+                          stacklevel=2)
+        elif rec is not None:
+            records.append(rec)
+    return records
 
 
 def _write_records(path: Path, records: list[dict]) -> None:
