@@ -46,7 +46,9 @@ def layout_speedup(rounds: int = 5, batch_size: int = 256, n_eval: int = 2000) -
     Both copies hold the same weights; the rounds alternate between them and the best of each is kept.
     """
     import copy
+
     import torch.nn.functional as F
+
     from labkit.models.classifier import Classifier, predict
     torch.manual_seed(0)
     nhwc = Classifier()

@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from labkit import data  # noqa: E402
-from labkit.gan_training import VARIANTS, GANTask, build_gan  # noqa: E402
-from labkit.train import Position  # noqa: E402
+from labkit.train.gan import VARIANTS, GANTask, build_gan  # noqa: E402
+from labkit.train.loop import Position  # noqa: E402
 
 
 def bench(variant: str, images: torch.Tensor, labels: torch.Tensor, steps: int, warmup: int = 2) -> dict:

@@ -86,6 +86,7 @@ def child(metric: str, impl: str, n: int, dim: int) -> None:
     """Run one measurement and print one JSON line."""
     real, fake = features(n, dim)
     import torch  # noqa: F401  (both sides import torch: labkit directly, the references through their packages)
+
     import labkit.metrics  # noqa: F401
     if impl != "labkit":
         import prdc  # noqa: F401

@@ -23,7 +23,7 @@ import torch
 
 def _settings(steps: int, widths: tuple[int, ...], threads: int):
     import labkit
-    from labkit.metrics.saturation import SaturationSettings
+    from labkit.experiments.saturation import SaturationSettings
     return SaturationSettings(steps=steps, batch_size=256, threads=threads, device="cpu",
                               cfg=labkit.ClassifierConfig(widths=widths))
 
@@ -39,7 +39,7 @@ def _load() -> list[float]:
 
 def one_point(steps: int, widths: tuple[int, ...], n_per_class: int = 1000, threads: int = 1) -> dict:
     """Wall time of one saturation point (training + scoring) on `threads` threads, its accuracy, time per step."""
-    from labkit.metrics.saturation import saturation_curves
+    from labkit.experiments.saturation import saturation_curves
     train, test = _data()
     t0 = time.perf_counter()
     df = saturation_curves({"real": train}, test, [n_per_class], seeds=1, settings=_settings(steps, widths, threads),
@@ -52,7 +52,7 @@ def one_point(steps: int, widths: tuple[int, ...], n_per_class: int = 1000, thre
 
 def curve(sizes: list[int], seeds: int, steps: int, widths: tuple[int, ...], workers: int) -> dict:
     """Wall time of the real curve: all points on `workers` one-thread processes, against the sum of their times."""
-    from labkit.metrics.saturation import saturation_curves
+    from labkit.experiments.saturation import saturation_curves
     train, test = _data()
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()

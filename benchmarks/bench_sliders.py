@@ -1,4 +1,4 @@
-"""Slider redraw latency on the CPU: the render functions behind `labkit.widgets` (decode + PNG), per model.
+"""Slider redraw latency on the CPU: the render functions behind `labkit.ui.widgets` (decode + PNG), per model.
 
 Run: `.venv/bin/python -m benchmarks.bench_sliders [--threads N] [--vae CKPT] [--gan CKPT]`. Without
 checkpoints it times freshly built 28×28 models of the default Fashion-MNIST geometry (the latency does
@@ -44,15 +44,18 @@ def main(argv=None):
     p.add_argument("--gan", default="")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    from labkit import controlled, latent, render
+    from labkit.latent import controlled
+    from labkit.latent import directions as latent
+    from labkit.models import sampling
     from labkit.models.classifier import Classifier
     from labkit.models.mapper import Mapper, MapperConfig
+    from labkit.ui import render
     clf = Classifier().eval()
     for name, m in models(args.vae, args.gan).items():
         d = m.cfg.latent_dim
-        dirs = {f"sefa:{i}": v for i, v in enumerate(latent.sefa_directions(latent.first_layer(m)[0], 6)[0])}
+        dirs = {f"sefa:{i}": v for i, v in enumerate(latent.sefa_directions(sampling.first_layer(m)[0], 6)[0])}
         for n_images in (1, 16):
-            z = render.seeded_latents(m, 0, n_images)
+            z = sampling.latents(m, n_images, seed=0)
 
             def redraw(i, z=z):
                 values = {k: ((i * 7 + j) % 13 - 6) / 2 for j, k in enumerate(dirs)}
@@ -63,7 +66,7 @@ def main(argv=None):
         mapper = Mapper(MapperConfig(latent_dim=d)).eval()
         ref = controlled.Reference(torch.randn(100, d), torch.randn(100, 128), torch.arange(100) % 10, "classifier")
         d_z, d_f = ref.directions(0, 1)
-        z = render.seeded_latents(m, 0, 4)
+        z = sampling.latents(m, 4, seed=0)
 
         def compare(i):
             lat, feat = render.render_comparison(m, clf, mapper, z, d_z, d_f, (i % 20) / 10)

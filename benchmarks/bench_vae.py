@@ -20,7 +20,7 @@ import torch  # noqa: E402
 from labkit.data.dataset import ImageDataset  # noqa: E402
 from labkit.models.classifier import Classifier, ClassifierConfig  # noqa: E402
 from labkit.models.vae import VAE, perceptual_config, preset_config  # noqa: E402
-from labkit.vae_training import build_vae, preset_training, train_vae  # noqa: E402
+from labkit.train.vae import build_vae, preset_training, train_vae  # noqa: E402
 
 
 def fake_fashion(n: int) -> ImageDataset:

@@ -1,32 +1,38 @@
-"""labkit: measure how good a generative image model is, and in what way it falls short."""
+"""labkit: measure how good a generative image model is, and in what way it falls short.
+
+The public face: what the README and the notebooks use. Everything else is reached through its room
+(`labkit.data`, `labkit.models`, `labkit.train`, `labkit.metrics`, `labkit.latent`, `labkit.experiments`,
+`labkit.study`); `docs/architecture.md` maps the rooms.
+"""
 from __future__ import annotations
 
-__version__ = "0.1.0"
+# rooms a researcher reaches by name
+from . import data, features, metrics
+from .core import plots, runs
 
-from . import data, plots, presets, runs  # noqa: E402
-from .checkpoint import load_model, load_models, save_models  # noqa: E402
-from .classify import ClassifierTraining, accuracy, train_classifier  # noqa: E402
-from .models.classifier import Classifier, ClassifierConfig, predict  # noqa: E402
-from .models.registry import MODELS, build_model  # noqa: E402
-from .runtime import atomic_save, pick_device, seed_everything  # noqa: E402
-from .train import FitResult, TrainingDivergedError, fit  # noqa: E402
-from . import generate, reconstruction  # noqa: E402
-from .models.vae import VAE, VAEConfig  # noqa: E402
-from .vae_training import VAETraining, train_vae, variant_config  # noqa: E402
+# running: seeds and devices
+from .core.runtime import pick_device, seed_everything
+from .core.version import __version__
 
-__all__ = ["data", "plots", "presets", "runs", "load_model", "load_models", "save_models", "ClassifierTraining", "accuracy",
-           "train_classifier", "Classifier", "ClassifierConfig", "predict", "MODELS", "build_model",
-           "atomic_save", "pick_device", "seed_everything", "FitResult", "TrainingDivergedError", "fit"]
-__all__ += ["generate", "reconstruction", "VAE", "VAEConfig", "VAETraining", "train_vae", "variant_config"]
-from . import convergence, gan_training  # noqa: E402
-from .gan_training import GANTraining, train_gan  # noqa: E402
-from .models.gan import Discriminator, GANConfig, Generator  # noqa: E402
+# models and checkpoints
+from .models import MODELS, build_model
+from .models.checkpoint import load_model, load_models, save_models
+from .models.classifier import Classifier, ClassifierConfig, predict
+from .models.gan import GANConfig, Generator
+from .models.vae import VAE, VAEConfig
 
-__all__ += ["convergence", "gan_training", "GANTraining", "train_gan", "Discriminator", "GANConfig", "Generator"]
-from . import cache, features, metrics  # noqa: E402
+# training
+from .train import FitResult, TrainingDivergedError, fit
+from .train.classifier import ClassifierTraining, accuracy, train_classifier
+from .train.gan import GANTraining, train_gan
+from .train.vae import VAETraining, train_vae
 
-__all__ += ["cache", "features", "metrics"]
-from . import controlled, latent, render, widgets  # noqa: E402
-from .models.mapper import Mapper, MapperConfig, MapperTraining, train_mapper  # noqa: E402
-
-__all__ += ["controlled", "latent", "render", "widgets", "Mapper", "MapperConfig", "MapperTraining", "train_mapper"]
+__all__ = [
+    "__version__",
+    "data", "features", "metrics", "plots", "runs",
+    "pick_device", "seed_everything",
+    "MODELS", "build_model", "load_model", "load_models", "save_models",
+    "Classifier", "ClassifierConfig", "predict", "GANConfig", "Generator", "VAE", "VAEConfig",
+    "fit", "FitResult", "TrainingDivergedError",
+    "ClassifierTraining", "accuracy", "train_classifier", "GANTraining", "train_gan", "VAETraining", "train_vae",
+]

@@ -34,9 +34,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import concurrent.futures as cf
 
-    from . import paths
-    from .study import Study, StudyFailed
-    from .study_params import ParameterError, merge_overrides, read_params_file
+    from .core import paths
+    from .study.params import ParameterError, merge_overrides, read_params_file
+    from .study.runner import Study, StudyFailed
 
     try:  # every parameter is checked before any job starts
         overrides = merge_overrides(read_params_file(args.params) if args.params else {}, args.set)
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if executor:
             executor.shutdown()
-    from .report import write_report
+    from .study.report import write_report
     html, _ = write_report(study.dir)
     print(f"[labkit] study written to {study.dir}; report: {html}")
     return 0

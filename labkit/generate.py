@@ -1,43 +1,34 @@
-"""Labelled generated datasets: `n_per_class` images per class from any generator, as an `ImageDataset`.
+"""Generated sets: the one way from a generator to labelled images, as an `ImageDataset` (or latents and images).
 
-A generator is any module with `sample(n, generator=..., labels=None, **kwargs)` returning float images
-(n, C, H, W) in [0, 1]. It is **conditional** when it has a true `conditional` attribute (property); then
-`sample` takes `labels` (n,) int64 and the dataset's labels are the conditioning classes. Unconditional
-samples are labelled by the evaluation classifier: hard (argmax) or soft (its probability vector).
+Any model of the generator protocol (`labkit.models.sampling`) is sampled seeded and in eval mode. A
+**conditional** model's images carry their conditioning classes; an unconditional model's are labelled by
+the evaluation classifier: hard (argmax) or soft (its probability vector). Four shapes of set:
+`generate` (exactly n per class), `sample_labelled` (the model's own class mix), `generated_pool(s)` (large
+balanced pools, a budget on rejection) and `labelled_latents` (z, G(z) and the classifier's view of them).
 """
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-from .data.dataset import ImageDataset, check_images
+from .data.dataset import ImageDataset
+from .models.checkpoint import load_model
 from .models.classifier import predict
+from .models.sampling import decode, is_conditional, latents, sample
 
 LABEL_MODES = ("hard", "soft")
 
 
+class SamplingError(RuntimeError):
+    """A model's samples cannot be evaluated (NaN, inf or out-of-range pixels): a finding about the model."""
+
+
 class GenerationBudgetError(RuntimeError):
     """Some class was not produced `n_per_class` times within the sampling budget; the message has the counts."""
-
-
-def is_conditional(model: nn.Module) -> bool:
-    """The labkit convention: a generator is conditional when `model.conditional` is true."""
-    return bool(getattr(model, "conditional", False))
-
-
-def _sample(model: nn.Module, n: int, generator: torch.Generator, labels=None, **kwargs) -> torch.Tensor:
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            if labels is None:
-                x = model.sample(n, generator=generator, **kwargs)
-            else:
-                x = model.sample(n, generator=generator, labels=labels, **kwargs)
-    finally:
-        model.train(was_training)
-    return check_images(x.float().cpu(), what="generated images")  # (n, C, H, W)
 
 
 def generate(model: nn.Module, n_per_class: int, *, classifier: nn.Module | None = None, labels: str = "hard",
@@ -88,8 +79,8 @@ def generate(model: nn.Module, n_per_class: int, *, classifier: nn.Module | None
 
 def _generate_conditional(model, n_per_class, k, class_names, g, batch_size, name, info, sample_kwargs):
     wanted = torch.arange(k).repeat_interleave(n_per_class)  # (k * n_per_class,)
-    images = torch.cat([_sample(model, len(wanted[i:i + batch_size]), g, wanted[i:i + batch_size], **sample_kwargs)
-                        for i in range(0, len(wanted), batch_size)])  # (N, C, H, W)
+    images = torch.cat([sample(model, len(wanted[i:i + batch_size]), generator=g, labels=wanted[i:i + batch_size],
+                               **sample_kwargs) for i in range(0, len(wanted), batch_size)])  # (N, C, H, W)
     info = {**info, "n_drawn": len(wanted), "acceptance_rate": 1.0, "labelled_by": "conditioning"}
     return ImageDataset.from_float(images, wanted, class_names, name=name, split="generated", info=info)
 
@@ -106,7 +97,7 @@ def _generate_labelled(model, classifier, n_per_class, k, class_names, g, labels
                 f"after {drawn} samples, classes got {dict(zip(class_names, counts.tolist()))} of the "
                 f"{n_per_class} asked per class (min_confidence={min_confidence}); the generator rarely or never "
                 "produces the short classes. Raise max_samples, lower n_per_class or min_confidence.")
-        x = _sample(model, batch_size, g, **sample_kwargs)  # (B, C, H, W)
+        x = sample(model, batch_size, generator=g, **sample_kwargs)  # (B, C, H, W)
         drawn += len(x)
         p = predict(classifier, x, what="probs")  # (B, K)
         if p.shape[1] != k:
@@ -128,15 +119,79 @@ def _generate_labelled(model, classifier, n_per_class, k, class_names, g, labels
     return ImageDataset.from_float(images, hard, class_names, name=name, split="generated", soft_labels=soft, info=info)
 
 
-def class_histogram(classifier: nn.Module, images: torch.Tensor, num_classes: int | None = None,
-                    batch_size: int = 1000) -> np.ndarray:
-    """How many of `images` (N, C, H, W) in [0, 1] the classifier assigns to each class (argmax), (K,)."""
-    p = predict(classifier, images, what="probs", batch_size=batch_size)  # (N, K)
-    return np.bincount(p.argmax(1).numpy(), minlength=num_classes or p.shape[1])
+def sample_labelled(model: nn.Module, classifier: nn.Module, n: int, seed: int, batch_size: int = 1000,
+                    name: str | None = None) -> ImageDataset:
+    """n generated images in the model's own class mix: balanced conditioning labels for a conditional model,
+    else the classifier's argmax (no rebalancing, so mode dropping stays visible).
+
+    Raises `SamplingError` when the model draws NaN, inf or out-of-range pixels (a finding about the model).
+    """
+    g = torch.Generator().manual_seed(seed)
+    conditional = is_conditional(model)
+    k = classifier.cfg.num_classes
+    labels = torch.arange(n) % k  # (n,)
+    parts = []
+    for i in range(0, n, batch_size):
+        try:
+            parts.append(sample(model, len(labels[i:i + batch_size]), generator=g,
+                                labels=labels[i:i + batch_size] if conditional else None))
+        except ValueError as e:  # check_images: NaN, inf or pixels outside [0, 1]
+            raise SamplingError(f"{type(model).__name__} drew unusable images: {e}") from None
+    images = torch.cat(parts)  # (n, C, H, W)
+    if not conditional:
+        labels = predict(classifier, images, what="probs").argmax(1)
+    names = tuple(str(i) for i in range(k))
+    return ImageDataset.from_float(images, labels, names, name=name or f"generated:{type(model).__name__}",
+                                   split="generated",
+                                   info={"labelled_by": "conditioning" if conditional else "classifier", "seed": seed})
 
 
-def sample(model: nn.Module, n: int, *, seed: int = 0, generator: torch.Generator | None = None,
-           labels: torch.Tensor | None = None, **sample_kwargs) -> torch.Tensor:
-    """`n` images (n, C, H, W) in [0, 1] from any generator, seeded, in eval mode and without gradients."""
-    g = generator if generator is not None else torch.Generator().manual_seed(seed)
-    return _sample(model, n, g, labels, **sample_kwargs)
+def generated_pool(model: nn.Module, n_per_class: int, *, classifier: nn.Module | None = None,
+                   labels: str = "soft", class_names: tuple[str, ...] | None = None, seed: int = 0,
+                   name: str | None = None, max_draws: float = 5.0) -> ImageDataset:
+    """A class-balanced generated pool: conditioning labels for a conditional model, else the classifier's
+    `labels` (`soft`: probability vectors, the VAE paper's best; `hard`: argmax).
+
+    An unconditional model draws at most `max_draws` × n_per_class × classes samples; a class it produces
+    more rarely than that allows raises `GenerationBudgetError` with the per-class counts.
+    """
+    conditional = is_conditional(model)
+    k = len(class_names) if class_names else None
+    budget = None if conditional else int(max_draws * n_per_class * (k or getattr(classifier.cfg, "num_classes", 10)))
+    return generate(model, n_per_class, classifier=None if conditional else classifier,
+                    labels="hard" if conditional else labels, class_names=class_names, seed=seed, name=name,
+                    max_samples=budget)
+
+
+def generated_pools(generators: Mapping[str, str | Path | nn.Module], n_per_class: int, *, classifier: nn.Module,
+                    labels: str = "soft", class_names: tuple[str, ...] | None = None, seed: int = 0
+                    ) -> tuple[dict[str, ImageDataset], dict[str, str]]:
+    """`generated_pool` of every generator; a model that (almost) never draws some class is left out.
+
+    Args:
+        generators: name -> generator checkpoint (loaded on the CPU) or the generator itself.
+        n_per_class, classifier, labels, class_names, seed: as for `generated_pool`.
+
+    Returns:
+        name -> pool, and name -> why it was left out (no balanced set is possible for it).
+    """
+    pools, left_out = {}, {}
+    for name, path in generators.items():
+        try:
+            model = path if isinstance(path, nn.Module) else load_model(path)
+            pools[name] = generated_pool(model, n_per_class, classifier=classifier, labels=labels,
+                                         class_names=class_names, seed=seed, name=name)
+        except GenerationBudgetError as e:
+            left_out[name] = str(e)
+    return pools, left_out
+
+
+def labelled_latents(model: nn.Module, classifier: nn.Module, n: int, *, seed: int = 0,
+                     generator: torch.Generator | None = None, labels: torch.Tensor | None = None,
+                     what: str = "probs", batch_size: int = 1000) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Seeded latents z ~ N(0, I) (n, D), their images G(z) (n, C, H, W) and the classifier's view of them:
+    `probs` (n, K) or `features` (n, F). The latent-side counterpart of `generate` (directions, mapper pairs).
+    """
+    z = latents(model, n, seed=seed, generator=generator)  # (n, D), drawn on the CPU
+    images = decode(model, z, labels, batch_size=batch_size)  # (n, C, H, W)
+    return z, images, predict(classifier, images, what=what, batch_size=batch_size)

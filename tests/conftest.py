@@ -12,6 +12,7 @@ import torch  # noqa: E402
 
 import labkit  # noqa: E402
 from labkit import data  # noqa: E402
+from tests.helpers import TINY_CLASSIFIER  # noqa: E402
 
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
@@ -25,9 +26,6 @@ def digits_train():
 @pytest.fixture(scope="session")
 def digits_test():
     return data.load("digits", "test")
-
-
-TINY_CLASSIFIER = labkit.ClassifierConfig(channels=1, image_size=8, widths=(8, 16), feature_dim=32)
 
 
 @pytest.fixture(scope="session")
@@ -44,22 +42,3 @@ def tmp_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("LABKIT_RUNS", str(tmp_path / "runs"))
     monkeypatch.setenv("LABKIT_CACHE", str(tmp_path / "cache"))
     return tmp_path
-
-
-def kill_child_when_running(cmd: list[str], status_file, timeout_s: float, **popen_kwargs) -> None:
-    """Start `cmd` in its own session, wait until `status_file` says the job is running, then SIGKILL the whole group.
-
-    A real kill, as a crash or an out-of-memory killer would do it: nothing gets to clean up.
-    """
-    import json
-    import signal
-    import subprocess
-    import time
-
-    child = subprocess.Popen(cmd, start_new_session=True, **popen_kwargs)
-    deadline = time.time() + timeout_s
-    while not (status_file.exists() and json.loads(status_file.read_text())["state"] == "running"):
-        assert time.time() < deadline and child.poll() is None, f"the child never reached {status_file.parent.name}"
-        time.sleep(0.5)
-    os.killpg(child.pid, signal.SIGKILL)
-    child.wait()

@@ -10,7 +10,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .. import paths
+from ..core import paths
 from .dataset import ImageDataset
 from .idx import CorruptDataError, read_idx
 

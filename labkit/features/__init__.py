@@ -15,8 +15,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from ..core.runtime import pick_device, progress_bar
 from ..data.dataset import check_images
-from ..runtime import pick_device, progress_bar
+from ..models.checkpoint import load_model
+from ..models.classifier import Classifier
 from .weights import WeightsMismatchError, WeightsNotFoundError, resolve_weights, sha256_file
 
 FEATURES: dict[str, Callable[..., nn.Module]] = {}
@@ -63,8 +65,6 @@ class ClassifierFeatures(nn.Module):
         if (model is None) == (path is None):
             raise ValueError("give the classifier extractor exactly one of model= or path= (a checkpoint)")
         if model is None:
-            from ..checkpoint import load_model
-            from ..models.classifier import Classifier
             model = load_model(path, kind=Classifier)
             digest = sha256_file(path)
         else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from .. import paths
+from ..core import paths
 
 
 class WeightsNotFoundError(FileNotFoundError):

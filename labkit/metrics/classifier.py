@@ -13,10 +13,10 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from ..classify import ClassifierTraining, accuracy, train_classifier
+from ..core.record import MetricRecord
 from ..data.dataset import ImageDataset, balanced_subset
+from ..train.classifier import ClassifierTraining, accuracy, train_classifier
 from ._order import canonical_dataset
-from .record import MetricRecord
 
 # Fast default: a fixed step budget with large batches (saturation curves train this many times).
 GAN_TRAIN_SETTINGS = ClassifierTraining(steps=600, batch_size=256, lr=3e-3)

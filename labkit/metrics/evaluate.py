@@ -1,70 +1,129 @@
-"""`evaluate`: every metric of the papers for one or more models, one row each, with its protocol."""
+"""`evaluate`: the metric suite for one or more models, as records that each carry their own protocol.
+
+An evaluation is resolved once into an `EvalSpace` (the classifier, the feature space of FID and friends,
+the softmax network of IS, CMMD's extractor, the perceptual distance) and an `EvalSettings` protocol
+(sizes, repeats, seeds). `evaluate` draws one generated set per repeat for each model, runs every asked
+metric of `labkit.metrics.suite` on it, and returns `MetricRecord`s: the mean ± std over repeats (LAP: over
+images) with the protocol of that metric alone. `labkit.core.record.records_table` shows them as a table.
+"""
 from __future__ import annotations
 
 import warnings
-from dataclasses import replace
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Union
 
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn as nn
 
-from ..cache import cached_features
-from ..classify import ClassifierTraining
+from ..core.record import MetricRecord
 from ..data.dataset import ImageDataset
-from ..generate import GenerationBudgetError
-from ..features import ClassifierFeatures, WeightsNotFoundError, extract, get_extractor
-from ..models.classifier import predict
+from ..features import ClassifierFeatures, WeightsNotFoundError, get_extractor
+from ..features.cache import cached_features
+from ..generate import GenerationBudgetError, SamplingError, sample_labelled
+from ..train.classifier import ClassifierTraining
+from . import names
 from ._order import canonical_dataset
-from .classifier import GAN_TRAIN_SETTINGS, gan_test, gan_train
-from .cmmd import cmmd
-from .fid import frechet_distance
-from .inception_score import inception_score
-from .kid import kid
-from .knn import prdc
-from .prd import prd
-from .record import MetricRecord
-from .sharpness import laplacian_variance
+from .classifier import GAN_TRAIN_SETTINGS
+from .lpips import make_distance
+from .suite import SUITE, Repeat, space_fields
 
 Source = Union[ImageDataset, nn.Module, Callable[[int], ImageDataset]]
-ALL_METRICS = ("lap", "is", "fid", "fid_small", "kid", "prd", "prdc", "cmmd", "gan_train", "gan_test")
+ALL_METRICS = ("lap", "is", "fid", "fid_small", "kid", "prd", "prdc", "cmmd", "gan_train", "gan_test")  # the
+# default suite; `lpips_to_real`, `lpips_diversity` and `swd` need a distance or image sizes, so they are asked by name
 
 
-class SamplingError(RuntimeError):
-    """A model's samples cannot be evaluated (NaN, inf or out-of-range pixels): a finding about the model."""
+@dataclass(frozen=True)
+class EvalSettings:
+    """The sizes and seeds of an evaluation: everything but the networks."""
+
+    n_fake: int | None = 10_000    # generated images per repeat (datasets larger than this are subsampled, seeded)
+    repeats: int = 3               # fresh generated sets, seeds seed, seed + 1, ...
+    seed: int = 0
+    n_small: int = 5000            # FID on n_small real vs n_small generated random images (FID-5k)
+    kid_subset_size: int = 1000    # KID subset size (clamped to the smaller set)
+    kid_subsets: int = 100         # KID subsets
+    prd_runs: int = 10             # PRD k-means runs averaged
+    k: int = 5                     # neighbours of the k-NN metrics
+    gan_train: ClassifierTraining = GAN_TRAIN_SETTINGS  # the one GAN-train recipe
+    gan_train_widths: tuple[int, ...] | None = None  # conv widths of GAN-train's classifier; None: C1's default
+    gan_test_mode: bool | None = None  # None: GAN-test unless the labels are the classifier's own
+    n_pairs: int = 1000            # random pairs of LPIPS to real and pair-diversity
+    swd_images: int = 1000         # real and generated images of SWD (28×28 and up), when "swd" is asked
+    swd_kwargs: dict = field(default_factory=dict)  # further `labkit.metrics.swd` arguments
+
+    def __post_init__(self):
+        for what in ("repeats", "n_fake", "n_small", "k", "prd_runs", "kid_subsets", "n_pairs"):
+            v = getattr(self, what)
+            if v is not None and (not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1):
+                raise ValueError(f"evaluate: {what} must be a positive integer; got {v!r}")
 
 
-def sample_labelled(model: nn.Module, classifier: nn.Module, n: int, seed: int, batch_size: int = 1000) -> ImageDataset:
-    """n generated images labelled by their conditioning class (balanced) or by the classifier's argmax.
+@dataclass
+class EvalSpace:
+    """The networks of an evaluation, resolved once.
 
-    A minimal sampler so the metrics need no generation module; `labkit.generate` offers soft labels,
-    class balancing and confidence filtering, and its datasets can be passed to `evaluate` directly.
+    Args:
+        classifier: the real-trained evaluation classifier C1 (GAN-test, labels of unconditional samples).
+        features: the feature space of FID, KID, PRD and the k-NN metrics.
+        probs: the softmax network of IS (the feature network when it has one, else C1).
+        cmmd: CMMD's extractor, or None (no CMMD).
+        distance: the perceptual distance of LPIPS to real and pair-diversity, or None.
+        cmmd_missing: why CMMD has no extractor (its weights are absent); `evaluate` says it when CMMD is asked.
     """
-    g = torch.Generator().manual_seed(seed)
-    conditional = bool(getattr(model, "conditional", False))
-    k = classifier.cfg.num_classes
-    labels = torch.arange(n) % k  # (n,)
-    model.eval()
-    with torch.no_grad():
-        parts = [model.sample(len(labels[i:i + batch_size]), generator=g,
-                              **({"labels": labels[i:i + batch_size]} if conditional else {})).float().cpu()
-                 for i in range(0, n, batch_size)]
-    images = torch.cat(parts)  # (n, C, H, W)
-    if not torch.isfinite(images).all() or images.min() < -1e-6 or images.max() > 1 + 1e-6:
-        bad = int((~torch.isfinite(images.flatten(1))).any(1).sum())
-        raise SamplingError(f"{type(model).__name__} drew {bad} of {n} images with NaN or inf pixels" if bad else
-                            f"{type(model).__name__} drew pixels outside [0, 1]")
-    if not conditional:
-        labels = predict(classifier, images, what="probs").argmax(1)
-    names = tuple(str(i) for i in range(k))
-    return ImageDataset.from_float(images, labels, names, name=f"generated:{type(model).__name__}", split="generated",
-                                   info={"labelled_by": "conditioning" if conditional else "classifier", "seed": seed})
+
+    classifier: nn.Module
+    features: nn.Module
+    probs: nn.Module
+    cmmd: nn.Module | None = None
+    distance: nn.Module | None = None
+    device: str | torch.device = "auto"
+    cache: bool = True
+    progress: bool | None = None
+    cmmd_missing: str = ""
+
+    @classmethod
+    def resolve(cls, classifier: nn.Module, *, extractor: str | nn.Module = "classifier", cmmd: Any = None,
+                cmmd_fallback: bool = False, distance: str | nn.Module | None = None,
+                device: str | torch.device = "auto", cache: bool = True, progress: bool | None = None) -> "EvalSpace":
+        """Build the space from names: `extractor` ("classifier", "inception", "pixels" or a module); `cmmd`
+        ("clip", {"name": "clip", "weights_path": ...}, another extractor, or None): skipped with a warning when
+        its weights are absent, or with `cmmd_fallback` measured on C1's features instead (a surrogate, named
+        so); `distance` ("classifier", "alex", "vgg", "pixel", "auto" or a module)."""
+        c1 = ClassifierFeatures(model=classifier)
+        features = c1 if extractor == "classifier" else get_extractor(extractor)
+        cm, missing = _cmmd_extractor(cmmd, c1, cmmd_fallback)
+        return cls(classifier, features, features if hasattr(features, "probs") else c1, cm,
+                   _distance(distance, classifier, device), device, cache, progress, missing)
 
 
-def _draw(source: Source, classifier: nn.Module, n_fake: int | None, seed: int) -> ImageDataset:
+def _cmmd_extractor(spec: Any, c1: nn.Module, fallback: bool) -> tuple[nn.Module | None, str]:
+    """CMMD's extractor and, when there is none, why."""
+    if spec is None:
+        return None, ""
+    if spec == "classifier":
+        return c1, ""
+    try:
+        return (get_extractor(spec) if isinstance(spec, (str, nn.Module)) else get_extractor(**spec)), ""
+    except (WeightsNotFoundError, ImportError) as e:
+        return (c1, "") if fallback else (None, str(e))
+
+
+def _distance(kind: str | nn.Module | None, classifier: nn.Module, device) -> nn.Module | None:
+    """The perceptual distance: "auto" takes VGG when its weights load, else the offline C1 distance."""
+    if kind is None or isinstance(kind, nn.Module):
+        return kind
+    if kind == "auto":
+        try:
+            return make_distance("vgg", device=device)
+        except (WeightsNotFoundError, ImportError):
+            kind = "classifier"
+    return make_distance(kind, classifier=classifier, device=device)
+
+
+def draw(source: Source, classifier: nn.Module, n_fake: int | None, seed: int) -> ImageDataset:
     """The generated set of one repeat, in canonical order: a dataset (seeded subset when larger than n_fake),
-    a factory or a model. Every metric then sees the set, whatever order its images were drawn in."""
+    a factory `seed -> dataset`, or a model (sampled in its own class mix, `labkit.generate.sample_labelled`)."""
     if isinstance(source, ImageDataset):
         source = canonical_dataset(source)
         if n_fake is None or len(source) <= n_fake:
@@ -81,142 +140,73 @@ def _draw(source: Source, classifier: nn.Module, n_fake: int | None, seed: int) 
                     "or a function seed -> ImageDataset")
 
 
-def _space(extractor: nn.Module) -> dict[str, str]:
-    """The protocol fields naming a feature space: extractor name and weights digest."""
-    identity = extractor.identity
-    return {"extractor": identity["extractor"], "extractor_sha256": identity.get("weights_sha256", "")}
+def _spaces(space: EvalSpace) -> dict[str, dict[str, str]]:
+    return {"features": space_fields(space.features), "probs": space_fields(space.probs),
+            "cmmd": space_fields(space.cmmd), "distance": space_fields(space.distance),
+            "classifier": space_fields(ClassifierFeatures(model=space.classifier)), "": {}}
 
 
-def _cmmd_extractor(spec: Any) -> nn.Module | None:
-    if spec is None:
-        return None
-    try:
-        return get_extractor(spec) if isinstance(spec, (str, nn.Module)) else get_extractor(**spec)
-    except (WeightsNotFoundError, ImportError) as e:
-        warnings.warn(f"CMMD skipped: {e}", stacklevel=3)
-        return None
-
-
-def evaluate(model_or_images: Source | Mapping[str, Source], reference: ImageDataset, *, classifier: nn.Module,
-             extractor: str | nn.Module = "classifier", n_fake: int | None = 10000, repeats: int = 3, seed: int = 0,
-             metrics: tuple[str, ...] = ALL_METRICS, n_small: int = 5000, kid_subset_size: int = 1000,
-             kid_subsets: int = 100, prd_runs: int = 10, k: int = 5, cmmd_extractor: Any = "clip",
-             gan_train_settings: ClassifierTraining = GAN_TRAIN_SETTINGS, gan_test_mode: bool | None = None,
-             device: str | torch.device = "auto", cache: bool = True, progress: bool | None = None) -> pd.DataFrame:
-    """One row per model: LAP, IS, FID, FID-small, KID, PRD F8/F1/8, precision/recall/density/coverage, CMMD, GAN-train/-test.
+def evaluate(sources: Source | Mapping[str, Source], reference: ImageDataset, space: EvalSpace,
+             settings: EvalSettings = EvalSettings(), metrics: tuple[str, ...] = ALL_METRICS) -> list[MetricRecord]:
+    """Records of every metric in `metrics` for every model: mean ± std over `settings.repeats` generated sets.
 
     Args:
-        model_or_images: a source or a mapping name -> source; a source is a labelled `ImageDataset` (e.g. from
-            `labkit.generate`, or real images), a model with `sample(n, generator=, labels=None)`, or a
-            function `seed -> ImageDataset` (one fresh generated set per repeat).
-        reference: the real test set: FID/KID/PRD/k-NN/CMMD compare against it, GAN-train tests on it.
-        classifier: the real-trained evaluation classifier (GAN-test, default features and IS probabilities).
-        extractor: feature space of FID/KID/PRD/k-NN: `classifier` (default), `inception`, `pixels` or a module;
-            IS uses its softmax when it has one (Inception's 1008 classes), else the classifier's.
-        n_fake: generated images per repeat (datasets larger than this are subsampled, seeded).
-        repeats: repeats with seeds `seed + r`; every column is mean ± std over them, except LAP whose
-            ± is the std over images (as in the VAE paper).
-        metrics: subset of `ALL_METRICS` to compute.
-        n_small: size of "FID-small" (5k vs 5k: FID-5k); skipped when a set is smaller.
-        cmmd_extractor: extractor for CMMD (`clip`); skipped with a warning when its weights are absent.
-        gan_train_settings: step budget of GAN-train's classifier.
-        gan_test_mode: None: GAN-test unless labels came from the classifier itself (then it is trivially ~1).
+        sources: a source or a mapping name -> source; a source is a labelled `ImageDataset`, a model with
+            `sample(n, generator=, labels=None)`, or a function `seed -> ImageDataset`.
+        reference: the real set FID, KID, PRD, k-NN, CMMD and LPIPS compare against; GAN-train tests on it.
+        space: the networks (`EvalSpace.resolve`). settings: sizes and seeds. metrics: names in `SUITE`.
 
     Returns:
-        DataFrame indexed by model name, columns `<metric>` and `<metric>_std`, plus protocol columns;
-        `df.attrs["records"]` holds a `MetricRecord` per number. A model that cannot draw its set (a class
-        it cannot produce, NaN samples) keeps its row, with the reason in `error` and in an `error` record.
-        Every generated set and the reference are taken in canonical order, so no number depends on the
-        order in which images arrive.
+        `MetricRecord`s with the model name, sizes, reference and the metric's own feature space in their
+        protocol. A model that cannot draw its set (a class it cannot produce, NaN samples) gets one `error`
+        record with the reason, never a silent omission. Every set is taken in canonical order, so no number
+        depends on the order in which images arrive.
     """
-    for what, v in (("repeats", repeats), ("n_fake", n_fake), ("n_small", n_small), ("k", k), ("prd_runs", prd_runs)):
-        if v is not None and (not isinstance(v, (int, np.integer)) or v < 1):
-            raise ValueError(f"evaluate: {what} must be a positive integer; got {v!r}")
-    unknown = set(metrics) - set(ALL_METRICS)
+    unknown = set(metrics) - set(SUITE)
     if unknown:
-        raise ValueError(f"unknown metrics {sorted(unknown)}; choose from {ALL_METRICS}")
-    models = model_or_images
-    if not isinstance(models, Mapping):
-        models = {getattr(models, "name", None) or type(models).__name__: models}
+        raise ValueError(f"unknown metrics {sorted(unknown)}; choose from {sorted(SUITE)}")
+    if "cmmd" in metrics and space.cmmd is None and space.cmmd_missing:
+        warnings.warn(f"CMMD skipped: {space.cmmd_missing}", stacklevel=2)
+    models = sources if isinstance(sources, Mapping) else {getattr(sources, "name", None) or type(sources).__name__:
+                                                             sources}
     reference = canonical_dataset(reference)  # subsets and sums see the set, not its order
-    c1 = ClassifierFeatures(model=classifier)
-    feat = c1 if extractor == "classifier" else get_extractor(extractor)
-    ex = dict(device=device, progress=progress)
-    ref = cached_features(reference, feat, enabled=cache, **ex)  # (N_r, D)
-    cm = _cmmd_extractor(cmmd_extractor) if "cmmd" in metrics else None
-    ref_cm = cached_features(reference, cm, enabled=cache, **ex) if cm is not None else None
-    protocol = dict(_space(feat), reference=reference.name, split=reference.split, n_real=len(reference), seed=seed)
-    # IS reads the softmax of the feature network when it has one (Inception, C1), else C1's; CMMD its own extractor
-    probs_model = feat if hasattr(feat, "probs") else c1
-    own_space = {"is": _space(probs_model), "cmmd": _space(cm) if cm is not None else {}}
-    rows, records = [], []
+    ex = dict(device=space.device, progress=space.progress, enabled=space.cache)
+    ref = cached_features(reference, space.features, **ex) if _needs(metrics, "features") else None  # (N_r, D)
+    ref_cm = cached_features(reference, space.cmmd, **ex) if space.cmmd is not None and "cmmd" in metrics else None
+    base = dict(reference=reference.name, split=reference.split, n_real=len(reference), seed=settings.seed,
+                repeats=settings.repeats)
+    spaces = _spaces(space)
+    records: list[MetricRecord] = []
     for name, source in models.items():
-        per: dict[str, list[float]] = {}
-        lap_all = []
-        n_seen = 0
         try:
-            drawn = [_draw(source, classifier, n_fake, seed + r) for r in range(repeats)]
+            drawn = [draw(source, space.classifier, settings.n_fake, settings.seed + r) for r in range(settings.repeats)]
         except (GenerationBudgetError, SamplingError) as e:  # a model that fails: a finding, kept in the table
             warnings.warn(f"{name} not evaluated: {e}", stacklevel=2)
-            rows.append({"model": name, "error": str(e), "repeats": repeats, **protocol})
-            records.append(MetricRecord("error", str(e), protocol={"model": name, "repeats": repeats, **protocol}))
+            records.append(MetricRecord("error", str(e), protocol={"model": name, **spaces["features"], **base}))
             continue
-        for r, fake_ds in enumerate(drawn):
-            n_seen = len(fake_ds)
-            values = _one_repeat(fake_ds, reference, ref, ref_cm, classifier, probs_model, feat, cm, metrics, seed + r,
-                                 n_small, kid_subset_size, kid_subsets, prd_runs, k, gan_train_settings, gan_test_mode, ex)
-            lap_all.extend(values.pop("_lap_images", []))
-            for key, v in values.items():
-                per.setdefault(key, []).append(v)
-        row = {"model": name}
-        for key, vals in per.items():
-            fields = {**protocol, **own_space.get(key, {}), "model": name, "n_fake": n_seen}
-            rec = MetricRecord.from_values(key, vals, **fields)
-            if key == "lap":  # the VAE paper's ± of LAP is over images
-                rec = replace(rec, std=float(np.std(lap_all)), protocol={**rec.protocol, "std_over": "images"})
-            row[key], row[f"{key}_std"] = rec.value, rec.std
-            records.append(rec)
-        rows.append({**row, "n_fake": n_seen, "repeats": repeats, **protocol})
-    df = pd.DataFrame(rows).set_index("model")
-    df.attrs["records"] = records
-    return df
+        values: dict[str, list] = {}
+        protocol: dict[str, dict] = {}
+        for r, fake in enumerate(drawn):
+            rep = Repeat(fake, reference, settings.seed + r, space, settings, ref, ref_cm)
+            for m in metrics:
+                metric = SUITE[m]
+                for key, v in metric.compute(rep).items():
+                    values.setdefault(key, []).append(v)
+                    protocol[key] = {**spaces[metric.space], **(metric.protocol(rep) if metric.protocol else {})}
+        for key, vals in values.items():
+            fields = {"model": name, "n_fake": len(drawn[-1]), **base, **protocol[key]}
+            records.append(_aggregate(key, vals, fields))
+    return records
 
 
-def _one_repeat(fake_ds, reference, ref, ref_cm, classifier, probs_model, feat, cm, metrics, seed, n_small,
-                kid_subset_size, kid_subsets, prd_runs, k, gan_train_settings, gan_test_mode, ex) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    images = fake_ds.float()  # (N, C, H, W)
-    if "lap" in metrics:
-        lap = laplacian_variance(images)
-        out["lap"], out["_lap_images"] = float(lap.mean()), lap.tolist()
-    if "is" in metrics:
-        probs = extract(probs_model, images, what="probs", **ex)  # (N, K)
-        out["is"] = inception_score(probs, splits=min(10, len(images)), seed=seed)[0]
-    fake = extract(feat, images, **ex) if set(metrics) & {"fid", "fid_small", "kid", "prd", "prdc"} else None
-    if "fid" in metrics:
-        out["fid"] = frechet_distance(ref, fake)
-    if "fid_small" in metrics and min(len(ref), len(fake)) >= n_small:
-        rng = np.random.default_rng(seed)  # random, not leading, rows: generated sets are grouped by class
-        out[f"fid_{n_small // 1000}k" if n_small % 1000 == 0 else f"fid_{n_small}"] = frechet_distance(
-            ref[rng.choice(len(ref), n_small, replace=False)], fake[rng.choice(len(fake), n_small, replace=False)])
-    if "kid" in metrics:
-        out["kid"] = kid(ref, fake, subset_size=min(kid_subset_size, len(ref), len(fake)), n_subsets=kid_subsets,
-                         seed=seed)[0]
-    if "prd" in metrics:
-        n = min(len(ref), len(fake))
-        rng = np.random.default_rng(seed)
-        sub_r = ref[np.sort(rng.choice(len(ref), n, replace=False))]
-        sub_f = fake[np.sort(rng.choice(len(fake), n, replace=False))]
-        curve = prd(sub_r, sub_f, num_clusters=min(20, n), num_runs=prd_runs, seed=seed)
-        out["prd_f8"], out["prd_f1_8"] = curve.f_beta, curve.f_beta_inv
-    if "prdc" in metrics:
-        out.update(prdc(ref, fake, k=k))
-    if "cmmd" in metrics and cm is not None:
-        out["cmmd"] = cmmd(ref_cm, extract(cm, images, **ex))
-    if "gan_train" in metrics:
-        out["gan_train"] = gan_train(fake_ds, reference, settings=gan_train_settings, seed=seed,
-                                     device=ex["device"]).value
-    do_test = gan_test_mode if gan_test_mode is not None else fake_ds.info.get("labelled_by") != "classifier"
-    if "gan_test" in metrics and do_test:
-        out["gan_test"] = gan_test(classifier, fake_ds)
-    return out
+def _needs(metrics, space: str) -> bool:
+    return any(SUITE[m].space == space for m in metrics)
+
+
+def _aggregate(key: str, vals: list, fields: dict) -> MetricRecord:
+    """Mean ± std over repeats; a metric measured per image (LAP) is averaged per repeat, its ± over all images."""
+    if names.metric_name(key).std_over == "images":
+        per_image = np.concatenate([np.asarray(v, dtype=np.float64) for v in vals])
+        rec = MetricRecord.from_values(key, [float(np.mean(v)) for v in vals], **fields, std_over="images")
+        return MetricRecord(rec.metric, rec.value, float(np.std(per_image)), rec.values, rec.protocol)
+    return MetricRecord.from_values(key, vals, **fields)

@@ -27,10 +27,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..core.paths import weights_dir
+from ..core.runtime import pick_device
 from ..data.dataset import check_images
 from ..features.weights import resolve_weights
-from ..paths import weights_dir
-from ..runtime import pick_device
 from ._order import canonical_rows
 
 # Backbone weight files as torchvision names them; the hex part of the name is the start of the file's
@@ -238,7 +238,7 @@ class _PairResult:
     """What the pair scores share: a mean over pairs, and a protocol of everything else."""
 
     def protocol(self) -> dict:
-        """Everything but the value, for `labkit.runs.record(..., **protocol)`."""
+        """Everything but the value, for `labkit.core.runs.record(..., **protocol)`."""
         d = asdict(self)
         d.pop("value")
         d.pop("std")

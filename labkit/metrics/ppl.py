@@ -6,13 +6,9 @@ with d a perceptual distance (`labkit.metrics.lpips`: LPIPS-AlexNet/VGG with loc
 offline `lpips-classifier`). The reported value is the mean over paths after StyleGAN's trim: paths
 below the 1st percentile ("lower") or above the 99th ("higher") are dropped. Lower = smoother.
 
-Generator protocol (documented choice): anything mapping latents (B, latent_dim) to images
-(B, C, H, W) in [0, 1]. Looked up in this order: `model.decode(z)` (VAE decoders), `model.generate(z)`,
-then `model(z)` (GAN generators whose forward takes z), or a plain callable with `latent_dim=` given.
-The latent size comes from `latent_dim=`, `model.latent_dim`, `model.cfg.latent_dim` or `model.cfg.z_dim`.
-Outputs are mapped to [0, 1] from `value_range=`, else `model.output_range`, else (-1, 1) for
-labkit's registered `gan_generator` (its forward ends in tanh), else taken as already in [0, 1].
-Conditional models (`cfg.num_classes > 0`, or `num_classes=` given) get one random class per path,
+The model is anything `labkit.models.sampling.as_decoder` turns into a map from latents (B, latent_dim)
+to images (B, C, H, W) in [0, 1]: a labkit generator (its `decode`), or a foreign decoder, generator or
+callable (with `latent_dim=` and `value_range=` where it does not say them). Conditional models (`cfg.num_classes > 0`, or `num_classes=` given) get one random class per path,
 the same at both ends, passed as `labels=`.
 
 Slerp: StyleGAN interpolates unit vectors because its mapping network normalises z anyway; our
@@ -28,67 +24,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from ..core.runtime import progress_bar
 from ..data.dataset import check_images
-from ..runtime import progress_bar
+from ..models.sampling import INTERPOLATIONS, Decoder, as_decoder
 from .lpips import distance_name
-
-Decoder = Callable[..., torch.Tensor]
-
-
-def lerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Straight-line interpolation.
-
-    Args:
-        a, b: (N, D) end points; t: (N, 1) positions.
-    """
-    return a + (b - a) * t
-
-
-def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Great-circle interpolation of the directions of a and b, with the radius interpolated linearly.
-
-    Args:
-        a, b: (N, D) end points (non-zero); t: (N, 1) positions (may exceed 1 by ε).
-    """
-    ra, rb = a.norm(dim=-1, keepdim=True), b.norm(dim=-1, keepdim=True)  # (N, 1)
-    ua, ub = a / ra, b / rb  # (N, D)
-    cos = (ua * ub).sum(dim=-1, keepdim=True).clamp(-1.0, 1.0)  # (N, 1)
-    angle = t * torch.acos(cos)  # (N, 1)
-    ortho = ub - cos * ua  # (N, D), the part of ub orthogonal to ua
-    ortho = ortho / ortho.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-    u = ua * torch.cos(angle) + ortho * torch.sin(angle)  # (N, D)
-    u = u / u.norm(dim=-1, keepdim=True)
-    return u * (ra + (rb - ra) * t)
-
-
-INTERPOLATIONS = {"slerp": slerp, "lerp": lerp}
-
-
-def as_decoder(model, latent_dim: int | None = None,
-               value_range: tuple[float, float] | None = None) -> tuple[Decoder, int]:
-    """The latent-to-image map of `model` (images in [0, 1]) and its latent size; protocol in the module doc."""
-    for attr in ("decode", "generate"):
-        if callable(getattr(model, attr, None)):
-            fn = getattr(model, attr)
-            break
-    else:
-        if not callable(model):
-            raise TypeError(f"{type(model).__name__} has no decode(z)/generate(z) and is not callable")
-        fn = model
-    if value_range is None:
-        value_range = getattr(model, "output_range", None)
-    if value_range is None and fn is model and getattr(model, "registry_name", "") == "gan_generator":
-        value_range = (-1.0, 1.0)
-    if value_range is not None and tuple(value_range) != (0.0, 1.0):
-        lo, hi = map(float, value_range)
-        raw = fn
-        fn = lambda z, **kw: (raw(z, **kw) - lo) / (hi - lo)  # noqa: E731  (B, C, H, W) in [0, 1]
-    cfg = getattr(model, "cfg", None)
-    for candidate in (latent_dim, getattr(model, "latent_dim", None), getattr(cfg, "latent_dim", None),
-                      getattr(cfg, "z_dim", None)):
-        if candidate:
-            return fn, int(candidate)
-    raise ValueError(f"cannot tell the latent size of {type(model).__name__}; pass latent_dim=")
 
 
 def _model_place(model) -> tuple[torch.device, torch.dtype]:
@@ -141,6 +80,20 @@ def trimmed_mean(values: np.ndarray, trim: tuple[float, float] | None = (1, 99))
 
 
 @dataclass(frozen=True)
+class PPLProtocol:
+    """How PPL is measured (StyleGAN's defaults but 1000 paths)."""
+
+    n_paths: int = 1000           # latent paths
+    epsilon: float = 1e-4         # finite-difference step
+    interpolation: str = "slerp"  # slerp (StyleGAN's z space) or lerp
+    sampling: str = "full"        # full (t ~ U(0, 1)) or end (t = 0)
+
+    def kwargs(self) -> dict:
+        """The `perceptual_path_length` arguments."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class PPLResult:
     """Perceptual path length with its protocol; `lengths` holds every path's untrimmed value."""
 
@@ -157,7 +110,7 @@ class PPLResult:
     lengths: np.ndarray = field(repr=False, compare=False, default=None)  # (n_paths,) untrimmed values
 
     def protocol(self) -> dict:
-        """Everything but value, std and lengths, for `labkit.runs.record(..., **protocol)`."""
+        """Everything but value, std and lengths, for `labkit.core.runs.record(..., **protocol)`."""
         d = asdict(self)
         for k in ("value", "std", "lengths"):
             d.pop(k)

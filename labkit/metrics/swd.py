@@ -21,8 +21,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..core.runtime import pick_device
 from ..data.dataset import check_images
-from ..runtime import pick_device
 from ._order import canonical_rows
 
 _BINOMIAL = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0])
@@ -153,7 +153,7 @@ class SWDResult:
     seed: int                       # seeds patches, subsampling and directions
 
     def protocol(self) -> dict:
-        """Everything but the values, for `labkit.runs.record(..., **protocol)`."""
+        """Everything but the values, for `labkit.core.runs.record(..., **protocol)`."""
         d = asdict(self)
         d.pop("value")
         d.pop("per_level")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -91,3 +92,18 @@ def predict(model: nn.Module, images: torch.Tensor, *, what: str = "probs", batc
     finally:
         model.train(was_training)
     return torch.cat(out)
+
+
+def class_shares(predictions: np.ndarray | torch.Tensor, num_classes: int) -> np.ndarray:
+    """Fraction of images per predicted class, (K,), summing to 1.
+
+    Args:
+        predictions: (N,) class indices, or (N, K) probabilities / logits (argmax taken).
+    """
+    p = predictions.detach().cpu().numpy() if isinstance(predictions, torch.Tensor) else np.asarray(predictions)
+    if p.ndim == 2:
+        if p.shape[1] != num_classes:
+            raise ValueError(f"predictions have {p.shape[1]} columns for {num_classes} classes")
+        p = p.argmax(axis=1)
+    counts = np.bincount(p.astype(int), minlength=num_classes)[:num_classes]
+    return counts / max(len(p), 1)

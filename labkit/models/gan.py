@@ -12,6 +12,7 @@ training affordable.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn as nn
@@ -146,9 +147,16 @@ class Generator(nn.Module):
     def num_classes(self) -> int:
         return self.cfg.num_classes
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Images in [-1, 1] (B, C, H, W) from latents z (B, latent_dim) and, if conditional, labels (B,)."""
-        labels = self._check_labels(labels, len(z), z.device)
+    @property
+    def latent_dim(self) -> int:
+        return self.cfg.latent_dim
+
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Images in [0, 1] (B, C, H, W) from latents z (B, latent_dim): the generator protocol's map."""
+        return (self(z, labels) + 1) / 2
+
+    def _project(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """The first layer: z (and a class) -> activations (B, c0, s0, s0) after its norm and ReLU."""
         cfg, s0 = self.cfg, self.cfg.start_size
         if cfg.conditioning == "acgan":
             z = torch.cat([z, self.embed(labels)], dim=1)  # (B, 2 * latent_dim)
@@ -157,7 +165,20 @@ class Generator(nn.Module):
             h = self.project_norm(h, labels)
         elif self.project_norm is not None:
             h = self.project_norm(h)
-        h = F.relu(h)
+        return F.relu(h)
+
+    def first_layer(self) -> tuple[torch.Tensor, Callable[..., torch.Tensor]]:
+        """The dense `project` layer's weight on z's columns (out, D) (ACGAN's embedding columns follow) and
+        `(z (N, D), labels=None) -> (N, out)` activations after its norm and ReLU, before the reshape."""
+        @torch.no_grad()
+        def act(z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+            return self._project(z, self._check_labels(labels, len(z), z.device)).flatten(1)
+        return self.project.weight[:, :self.cfg.latent_dim].detach(), act
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Images in [-1, 1] (B, C, H, W) from latents z (B, latent_dim) and, if conditional, labels (B,)."""
+        labels = self._check_labels(labels, len(z), z.device)
+        h = self._project(z, labels)  # (B, c0, s0, s0)
         for block in self.blocks:
             h = block(h, labels)  # (B, c, 2s, 2s)
         return torch.tanh(self.to_image(h))  # (B, C, H, W): the last doubling

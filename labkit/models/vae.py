@@ -14,6 +14,7 @@ in the state dict, so a checkpoint rebuilds the whole model without the classifi
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Callable
 
 import torch
 import torch.nn as nn
@@ -57,7 +58,7 @@ class VAEConfig:
             raise ValueError(f"image_size {self.image_size} is too small for {len(self.widths)} stride-2 convs")
 
 
-# Named presets: config fields and training settings (see labkit.vae_training.VAETraining).
+# Named presets: config fields and training settings (see labkit.train.vae.VAETraining).
 PRESETS: dict[str, dict] = {
     # Fashion-MNIST on a 2-core CPU: two convs, one dense layer each way, 16 latent dims (~0.4M weights).
     "fashion": {"config": dict(channels=1, image_size=28, latent_dim=16, widths=(16, 32), encoder_dense=(128,),
@@ -142,6 +143,21 @@ class VAE(nn.Module):
         """Whether sampling takes class labels (the convention `labkit.generate` reads)."""
         return self.cfg.num_classes > 0
 
+    @property
+    def latent_dim(self) -> int:
+        return self.cfg.latent_dim
+
+    def first_layer(self) -> tuple[torch.Tensor, Callable[..., torch.Tensor]]:
+        """The first dense decoder layer's weight on z's columns (out, D) (the one-hot label columns follow) and
+        `(z (N, D), labels=None) -> (N, out)` activations after its ReLU."""
+        linear = self.decoder_dense[0]
+
+        @torch.no_grad()
+        def act(z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+            y = self._onehot(labels, len(z), z.device)
+            return F.relu(linear(z if y is None else torch.cat([z, y], 1)))  # (N, out)
+        return linear.weight[:, :self.cfg.latent_dim].detach(), act
+
     def train(self, mode: bool = True) -> "VAE":
         """Train/eval mode for the VAE; the frozen perceptual classifier always stays in eval mode."""
         super().train(mode)
@@ -196,15 +212,16 @@ class VAE(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None,
-               batch_size: int = 1000) -> torch.Tensor:
-        """`n` images (n, C, H, W) in [0, 1] from z ~ N(0, I) drawn on the CPU `generator`.
+               truncation: float = 1.0, batch_size: int = 1000) -> torch.Tensor:
+        """`n` images (n, C, H, W) in [0, 1] from z ~ truncation · N(0, I) drawn on the CPU `generator`.
 
         Args:
             labels: (n,) classes for a conditional VAE; None draws them uniformly with `generator`.
+            truncation: latent scale; below 1 trades diversity for quality.
             batch_size: decoding chunk; the result does not depend on it (beyond float rounding).
         """
         device = next(self.parameters()).device
-        z = torch.randn(n, self.cfg.latent_dim, generator=generator)  # (n, D), CPU then moved
+        z = torch.randn(n, self.cfg.latent_dim, generator=generator) * truncation  # (n, D), CPU then moved
         if self.conditional and labels is None:
             labels = torch.randint(self.cfg.num_classes, (n,), generator=generator)
         out = []

@@ -4,20 +4,39 @@ import math
 
 import pytest
 
-from labkit import runs, study
-from labkit.report import write_report
-from tests.conftest import kill_child_when_running
+from labkit.core import runs
+from labkit.study import runner as study
+from labkit.study.report import write_report
+from tests.helpers import kill_child_when_running
 
 pytestmark = pytest.mark.notebooks
 
 
-# Job id -> {metric: check on its value}. Every job must also record at least one finite number.
-# Smoke models are trained for seconds, so checks are about the plumbing, not the quality.
+# Job id, or notebook for all its jobs -> {metric: check on its value}. Every job has checks, and every job must
+# record at least one finite number. Smoke models train for seconds, so most checks are about the plumbing (ranges a
+# value of that kind must lie in), a few about what even a seconds-old model shows.
+unit = lambda v: 0 <= v <= 1  # noqa: E731
+flag = lambda v: v in (0, 1)  # noqa: E731
 CHECKS = {
     "00_tour": {"n_train": lambda v: v == 60000, "n_test": lambda v: v == 10000, "num_classes": lambda v: v == 10},
     "01_train_classifier": {"test_accuracy": lambda v: 0.15 < v <= 1.0},  # 300 images, 1 epoch: above chance
-    "04_evaluate-vaes": {"lap_real_test": lambda v: abs(v - 0.184) < 0.01},  # the paper's 0.184 on the real test set
+    "02_train_vae": {"reconstruction_ssim": lambda v: 0 < v <= 1, "reconstruction_mse": unit, "final_kl": lambda v: v >= 0},
+    "03_train_gan": {"diverged": flag, "converged": flag, "min_class_share": unit,
+                     "class_histogram": lambda v: len(v) == 10 and abs(sum(v) - 1) < 1e-6},
+    "04_evaluate-vaes": {"lap_real_test": lambda v: abs(v - 0.184) < 0.01,  # the paper's 0.184 on the real test set
+                         "gan_train": unit, "precision": unit, "fid": lambda v: v >= 0, "is": lambda v: 1 <= v <= 10},
+    "04_evaluate-gans": {"is": lambda v: 1 <= v <= 10, "lpips_diversity": lambda v: v >= 0, "ppl": lambda v: v >= 0,
+                         "recall": unit, "diverged": flag},
+    "05_diversity_saturation": {"saturation_accuracy": unit, "plateau_accuracy": unit},
+    "06_validate_metrics": {"degradation_fid": lambda v: v >= 0, "degradation_gan_test": unit,
+                            "class_subset_recall": unit, "nn_share_close": unit},
+    "07_latent_sliders": {"edit_leakage": lambda v: v >= 0},
+    "08_controlled_generation": {"edit_success": unit, "mapper_class_kept": unit, "mapper_latent_mse": lambda v: v >= 0},
 }
+
+
+def checks_of(job) -> dict:
+    return {**CHECKS.get(job.notebook, {}), **CHECKS.get(job.id, {})}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +57,8 @@ def test_every_notebook_succeeds_and_records_numbers(smoke_study):
         assert len(mine), f"{job.id} recorded nothing"
         numeric = [v for v in mine["value"] if isinstance(v, (int, float)) and not isinstance(v, bool)]
         assert any(math.isfinite(v) for v in numeric), f"{job.id} recorded no finite number"
-        for metric, check in CHECKS.get(job.id, {}).items():
+        assert checks_of(job), f"{job.id} has no value checks"
+        for metric, check in checks_of(job).items():
             values = mine.loc[mine["metric"] == metric, "value"].tolist()
             assert values and all(check(v) for v in values), (job.id, metric, values)
 

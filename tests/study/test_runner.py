@@ -8,16 +8,17 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from labkit import runs, study
-from labkit.runtime import atomic_write_json
-from labkit.study_plan import Job
-from tests.conftest import kill_child_when_running
+from labkit.core import runs
+from labkit.study import runner as study
+from labkit.core.runtime import atomic_write_json
+from labkit.study.plan import Job
+from tests.helpers import kill_child_when_running
 
 pytestmark = pytest.mark.notebooks
 
 BODY = """
 import time
-from labkit import runs
+from labkit.core import runs
 if mode == "raise":
     raise ValueError("boom in the notebook")
 time.sleep(sleep_s)
@@ -171,7 +172,7 @@ def test_killed_study_resumes_from_first_unfinished_notebook(mini, tmp_path):
     # A real kill: run the study in a child process and SIGKILL it while 11_b is running.
     script = tmp_path / "child.py"
     script.write_text(
-        "import sys; from labkit import study; from labkit.study_plan import Job\n"
+        "import sys; from labkit.study import runner as study; from labkit.study.plan import Job\n"
         f"study.NOTEBOOKS_DIR = __import__('pathlib').Path({str(study.NOTEBOOKS_DIR)!r})\n"
         "study.plan = lambda p: [Job('10_a', params={'value': 1}), "
         "Job('11_b', params={'value': 2, 'mode': 'ok', 'sleep_s': 120.0}, inputs={'source': ('10_a', 'out')}), "

@@ -37,7 +37,7 @@ def _free_port() -> int:
 
 def _prepare(tmp: Path) -> Path:
     """Tiny 8×8 checkpoints and a copy of notebook 07 with its parameters set after the parameters cell."""
-    from labkit.checkpoint import save_models
+    from labkit.models.checkpoint import save_models
     from labkit.models.classifier import Classifier, ClassifierConfig
     from labkit.models.vae import VAE, VAEConfig
 

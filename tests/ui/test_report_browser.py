@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.bench_report_browser import CHROMIUM, _synthetic_report, check_report
+from labkit.study.browser import CHROMIUM, check_report
+from tests.helpers import synthetic_report
 
 pytestmark = pytest.mark.ui
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.ui
 def test_report_renders_tables_and_figures(tmp_path):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
-    report = _synthetic_report(tmp_path / "study")
+    report = synthetic_report(tmp_path / "study")
     result = check_report(report, tmp_path / "shots", timeout=120)
     assert result["non_blank_share"] > 0.005, result  # text, tables and a plot, not an empty page
     dom = result["dom"]

@@ -7,6 +7,7 @@ import random
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,10 +17,15 @@ import yaml
 from PIL import Image
 
 import labkit
-from labkit import cache, checkpoint, data, features, metrics, runtime, study, train
+from labkit import data, features, metrics
 from labkit.__main__ import main as cli
+from labkit.core import runtime
+from labkit.features import cache
 from labkit.metrics.prd import prd, prd_from_histograms
+from labkit.models import checkpoint
 from labkit.models.vae import VAEConfig
+from labkit.study import runner as study
+from labkit.train import loop as train
 
 TINY_VAE = VAEConfig(image_size=8, latent_dim=2, widths=(4,), encoder_dense=(8,), decoder_dense=(8,))
 
@@ -157,8 +163,9 @@ def test_metric_feature_checks():
 
 
 def test_evaluate_rejects_zero_repeats(digits_test, digits_classifier):
-    _raises(ValueError, lambda: metrics.evaluate(digits_test, digits_test, classifier=digits_classifier, repeats=0),
-            "repeats", "0")
+    _raises(ValueError, lambda: metrics.EvalSettings(repeats=0), "repeats", "0")
+    _raises(ValueError, lambda: metrics.evaluate(digits_test, digits_test, metrics.EvalSpace.resolve(digits_classifier),
+                                                 metrics=("fid", "fdi")), "'fdi'")
 
 
 # ---------------------------------------------------------------- features
@@ -322,7 +329,7 @@ def test_damaged_cache_entry_is_deleted_and_recomputed(tmp_path, digits_test, da
 
 
 def test_damaged_saturation_record_is_dropped_with_a_warning(tmp_path):
-    from labkit.metrics.saturation import read_records
+    from labkit.experiments.saturation import read_records
     path = tmp_path / "saturation.jsonl"
     path.write_text('{"key": "a", "accuracy": 0.5}\n{"key": "b", "accu\n')
     with pytest.warns(UserWarning, match="line 2"):
@@ -394,31 +401,35 @@ def test_study_api_validates_values(tmp_path):
 # ---------------------------------------------------------------- kill -9 during checkpoint saves
 
 KILL_LOOP_CHILD = textwrap.dedent("""
-    import sys, torch
-    from labkit import runtime
+    import pathlib, sys, torch
+    from labkit.core import runtime
+    path, ready = sys.argv[1], pathlib.Path(sys.argv[2])
     i = 0
-    while True:
+    while True:  # 16 MB saves: the process spends nearly all its time inside atomic_save
         i += 1
-        runtime.atomic_save({"step": i, "w": torch.full((3_000_000,), float(i))}, sys.argv[1])
+        runtime.atomic_save({"step": i, "w": torch.full((4_000_000,), float(i))}, path)
+        ready.touch()
 """)
 
 
 def test_kill_9_during_saves_never_corrupts_and_leaves_no_temp_after_next_save(tmp_path):
-    path = tmp_path / "ckpt.pt"
+    path, ready = tmp_path / "ckpt.pt", tmp_path / "ready"
     rng = random.Random(0)
-    leftovers = 0
-    for _ in range(6):
-        child = subprocess.Popen([sys.executable, "-c", KILL_LOOP_CHILD, str(path)])
-        deadline = 60
-        while not path.exists() and deadline > 0:  # let it write at least one whole file
-            deadline -= 0.1
-            subprocess.run(["sleep", "0.1"])
-        subprocess.run(["sleep", str(rng.uniform(0.05, 0.6))])
+    kills = mid_write = 0
+    while kills < 12 and mid_write < 3:  # bounded; stops once kills have landed mid-write a few times
+        ready.unlink(missing_ok=True)
+        child = subprocess.Popen([sys.executable, "-c", KILL_LOOP_CHILD, str(path), str(ready)])
+        deadline = time.time() + 60
+        while not ready.exists():  # past the imports and one whole save
+            assert time.time() < deadline and child.poll() is None, "the saving child never got going"
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.02, 0.4))
         child.kill()
         child.wait(timeout=30)
-        leftovers += len(list(tmp_path.glob(".ckpt.pt.*.tmp")))
+        kills += 1
+        mid_write += bool(list(tmp_path.glob(".ckpt.pt.*.tmp")))
         ckpt = checkpoint.safe_load(path)  # a whole file, never half of one
         assert torch.all(ckpt["w"] == float(ckpt["step"]))
-    assert leftovers > 0  # some kills did land mid-write
+    assert mid_write > 0, f"none of {kills} kills landed inside a save"
     runtime.atomic_save({"step": 0, "w": torch.zeros(1)}, path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.pt", "ready"]

@@ -6,7 +6,9 @@ import torch
 import torch.nn as nn
 
 import labkit
-from labkit.generate import GenerationBudgetError, class_histogram, generate, is_conditional
+from labkit.generate import GenerationBudgetError, generate
+from labkit.models.classifier import class_shares, predict
+from labkit.models.sampling import is_conditional
 from labkit.models.vae import VAE, VAEConfig
 
 
@@ -100,7 +102,8 @@ def test_argument_errors(replay):
         generate(replay, 3, labels="fuzzy")
 
 
-def test_class_histogram(digits_test, digits_classifier):
-    counts = class_histogram(digits_classifier, digits_test.float())
-    assert counts.sum() == len(digits_test) and counts.shape == (10,)
+def test_class_shares_of_a_classifier(digits_test, digits_classifier):
+    shares = class_shares(predict(digits_classifier, digits_test.float()), 10)
+    counts = shares * len(digits_test)
+    assert shares.sum() == pytest.approx(1.0) and shares.shape == (10,)
     assert abs(counts - digits_test.class_counts()).max() <= 10  # a > 90 % classifier on balanced data

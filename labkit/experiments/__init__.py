@@ -1,0 +1,1 @@
+"""The papers' experiments: Table 1, the GAN table, saturation curves, metric validation, memorisation."""

@@ -1,0 +1,402 @@
+"""Diversity saturation: GAN-train (VAE-train) accuracy against the number of training images per class.
+
+A *pool* is a labelled dataset (a large generated set, or the real training set); a *point* trains
+a fresh evaluation classifier on a seeded class-balanced subset of `n_per_class` images of a pool,
+for a fixed step budget, and scores it on the real test set. The generated curve beside the real
+curve tells how many real images per class a model's samples are worth (`effective_size`).
+
+Points are independent and deterministic (single-threaded by default, seeded), so they run on any
+`concurrent.futures.Executor` (a local process pool, Dask's or submitit's) with identical results;
+finished points are kept in a JSON-lines file and skipped on rerun. `train_point` is top-level and
+receives only the tensors it needs (the subset and the test set), so pickling stays small.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import multiprocessing
+import os
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..core.record import MetricRecord, tagged
+from ..core.runtime import atomic_write_text, progress_bar
+from ..data.dataset import ImageDataset, balanced_indices
+from ..features.cache import cache_key, images_sha256
+from ..metrics.classifier import GAN_TRAIN_SETTINGS
+from ..models.classifier import ClassifierConfig
+from ..train.classifier import ClassifierTraining, accuracy, train_classifier
+
+RECORDS_FILE = "saturation.jsonl"
+TIMING_FIELDS = ("wall_s",)  # the only record fields that differ between two runs of the same point
+
+
+@dataclass(frozen=True)
+class SaturationSettings:
+    steps: int = GAN_TRAIN_SETTINGS.steps            # optimiser steps per classifier, whatever the set size
+    batch_size: int = GAN_TRAIN_SETTINGS.batch_size  # images per step
+    lr: float = GAN_TRAIN_SETTINGS.lr                # Adam peak learning rate (cosine-decayed)
+    threads: int = 1                                 # torch CPU threads inside a point (fixed: same result anywhere)
+    device: str = "cpu"                              # where a point trains ("auto": cuda when present)
+    cfg: ClassifierConfig | None = None              # classifier architecture; None: the default for the data
+
+    @classmethod
+    def for_data(cls, ds: ImageDataset, *, steps: int, batch_size: int = 256, widths: Sequence[int] | None = None,
+                 device: str = "cpu") -> "SaturationSettings":
+        """The protocol for classifiers of `ds`'s geometry (channels, size, classes) with conv `widths`.
+
+        Args:
+            ds: a dataset of the images the points train on; steps, batch_size: the step budget.
+            widths: conv widths of the point classifier (None: the classifier's default).
+            device: stored as given (it is part of every point's key).
+        """
+        geometry = dict(channels=ds.shape[0], image_size=ds.shape[1], num_classes=ds.num_classes)
+        cfg = ClassifierConfig(**geometry, **({} if widths is None else {"widths": tuple(widths)}))
+        return cls(steps=steps, batch_size=batch_size, device=device, cfg=cfg)
+
+
+@dataclass(frozen=True)
+class SaturationPoint:
+    curve: str                 # "real", or the generated pool's name
+    n_per_class: int           # training images per class
+    seed: int                  # subset and classifier seed
+    data_id: str = ""          # sha256 prefix of the pool (images and targets) and of the test set
+    protocol: dict = field(default_factory=dict)  # settings that determine the result
+
+    def key(self) -> str:
+        """Identity of the point: everything that determines its accuracy."""
+        return cache_key({"curve": self.curve, "n_per_class": self.n_per_class, "seed": self.seed,
+                          "data_id": self.data_id, **self.protocol})
+
+
+def _protocol(settings: SaturationSettings) -> dict:
+    cfg = asdict(settings.cfg) if settings.cfg is not None else None
+    return {"steps": settings.steps, "batch_size": settings.batch_size, "lr": settings.lr,
+            "threads": settings.threads, "device": settings.device, "classifier_cfg": cfg}
+
+
+def train_point(point: SaturationPoint, images: torch.Tensor, targets: torch.Tensor, test_images: torch.Tensor,
+                test_labels: torch.Tensor, settings: SaturationSettings) -> dict:
+    """Train one classifier on (images, targets) for the step budget; its accuracy on the test set.
+
+    Args:
+        point: what is computed (its fields go into the record).
+        images: uint8 (N, C, H, W) training images (the pool subset).
+        targets: float (N, K) one-hot or soft training targets.
+        test_images: uint8 (M, C, H, W) real test images; test_labels: int64 (M,).
+        settings: step budget, batch size, learning rate, threads, device, architecture.
+
+    Returns:
+        the record: the point's fields, `accuracy`, `n_train`, `n_test`, `key` and `wall_s`.
+    """
+    t0 = time.perf_counter()
+    k = targets.shape[1]
+    names = tuple(str(i) for i in range(k))
+    train = ImageDataset(images, targets.argmax(1), names, name=point.curve, soft_labels=targets.float())
+    test = ImageDataset(test_images, test_labels, names, name="test", split="test")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(settings.threads)
+    try:
+        training = ClassifierTraining(steps=settings.steps, batch_size=settings.batch_size, lr=settings.lr)
+        model, _ = train_classifier(train, cfg=settings.cfg, settings=training, seed=point.seed,
+                                    device=settings.device, progress=False)
+        acc = accuracy(model, test)
+    finally:
+        torch.set_num_threads(previous)
+    return {"curve": point.curve, "n_per_class": point.n_per_class, "seed": point.seed, "data_id": point.data_id,
+            **point.protocol, "accuracy": acc, "n_train": len(train), "n_test": len(test), "key": point.key(),
+            "wall_s": round(time.perf_counter() - t0, 3)}
+
+
+def read_records(path: str | Path) -> list[dict]:
+    """Records of a JSON-lines file (empty when it does not exist); a damaged line is dropped with a warning,
+    so its point is trained again and the file rewritten without it."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    records = []
+    for i, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+        try:
+            rec = json.loads(line) if line.strip() else None
+        except ValueError:
+            rec = False
+        if rec is False or (rec is not None and not (isinstance(rec, dict) and "key" in rec)):
+            warnings.warn(f"{path}, line {i}: damaged saturation record dropped; its point is trained again",
+                          stacklevel=2)
+        elif rec is not None:
+            records.append(rec)
+    return records
+
+
+def _write_records(path: Path, records: list[dict]) -> None:
+    atomic_write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records), path)
+
+
+def pool_id(pool: ImageDataset, test: ImageDataset) -> str:
+    """sha256 prefix of a pool's images and targets and of the test images and labels."""
+    parts = [images_sha256(pool.images), images_sha256(pool.targets()), images_sha256(test.images),
+             images_sha256(test.labels)]
+    return cache_key({"parts": parts})[:16]
+
+
+def plan_points(pools: Mapping[str, ImageDataset], test: ImageDataset,
+                sizes: Mapping[str, Sequence[int]] | Sequence[int],
+                seeds: int | Sequence[int], settings: SaturationSettings) -> list[SaturationPoint]:
+    """Every (curve, n_per_class, seed) point; errors when a pool has too few images of some class."""
+    seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    protocol = _protocol(settings)
+    points = []
+    for curve, pool in pools.items():
+        grid = sizes[curve] if isinstance(sizes, Mapping) else sizes
+        most = int(pool.class_counts().min())
+        too_big = [n for n in grid if n > most]
+        if too_big:
+            raise ValueError(f"pool {curve!r} has only {most} images in its smallest class; sizes {too_big} are "
+                             "too large: generate more images or shorten the grid")
+        if pool.shape != test.shape or pool.num_classes != test.num_classes:
+            raise ValueError(f"pool {curve!r} ({pool.shape}, {pool.num_classes} classes) does not match the test "
+                             f"set ({test.shape}, {test.num_classes} classes)")
+        pid = pool_id(pool, test)
+        points += [SaturationPoint(curve, int(n), int(s), pid, protocol) for n in grid for s in seeds]
+    return points
+
+
+def saturation_curves(pools: Mapping[str, ImageDataset], test: ImageDataset,
+                      sizes: Mapping[str, Sequence[int]] | Sequence[int], *, seeds: int | Sequence[int] = 3,
+                      settings: SaturationSettings = SaturationSettings(), executor: cf.Executor | None = None,
+                      workers: int | None = 1, path: str | Path | None = None, max_in_flight: int | None = None,
+                      progress: bool | None = None) -> pd.DataFrame:
+    """Accuracy on `test` of classifiers trained on n images per class of each pool, for every size and seed.
+
+    Args:
+        pools: curve name -> labelled dataset to subsample ("real": the real training set; a model: a large
+            generated set from `labkit.generate`, soft labels used as targets when present).
+        test: the real test set every classifier is scored on.
+        sizes: images per class, one grid for all pools or one per pool name.
+        seeds: number of seeds (0, 1, ...) or the seeds; a seed picks the subset and the classifier init.
+        settings: the training protocol of a point (`SaturationSettings`).
+        executor: any `concurrent.futures.Executor`; None: a local process pool of `workers` processes
+            (spawned, one torch thread each), or in this process when `workers` is 1.
+        workers: size of the local pool (None: the CPU count).
+        path: JSON-lines file of finished points (e.g. `<run>/saturation.jsonl`): points already there are
+            skipped, each new one is added as it finishes (atomic rewrite).
+        max_in_flight: points submitted at once (bounds the memory of their subsets held for sending);
+            default 2 × workers for the local pool, 16 for a given executor (raise it for a large cluster).
+
+    Returns:
+        one row per point (sorted by curve, n_per_class, seed): accuracy, protocol, wall_s;
+        `attrs["computed"]` and `attrs["skipped"]` count new and reused points.
+    """
+    points = plan_points(pools, test, sizes, seeds, settings)
+    path = Path(path) if path else None
+    stored = read_records(path) if path else []
+    done = {r["key"]: r for r in stored}
+    todo = [p for p in points if p.key() not in done]
+    todo.sort(key=lambda p: (p.seed, -p.n_per_class))  # seed by seed (a partial run covers every size), longest first
+    workers = workers or os.cpu_count() or 1
+    own = None
+    if executor is None and workers > 1 and todo:
+        own = executor = cf.ProcessPoolExecutor(max_workers=min(workers, len(todo)),
+                                                mp_context=multiprocessing.get_context("spawn"))
+    records = list(stored)
+    bar = progress_bar(total=len(todo), progress=progress, desc="saturation points")
+    targets = {c: p.targets() for c, p in pools.items()}
+    try:
+        in_flight = max_in_flight or (2 * workers if own is not None else 16)
+        for record in _run(todo, pools, targets, test, settings, executor, in_flight):
+            records.append(record)
+            if path:
+                _write_records(path, records)
+            bar.update(1)
+    finally:
+        bar.close()
+        if own is not None:
+            own.shutdown()
+    wanted = {p.key() for p in points}
+    mine = [r for r in records if r["key"] in wanted]
+    df = pd.DataFrame(mine).sort_values(["curve", "n_per_class", "seed"]).reset_index(drop=True)
+    df.attrs.update(computed=len(todo), skipped=len(points) - len(todo))
+    return df
+
+
+def _arguments(p: SaturationPoint, pools, targets, test, settings):
+    pool = pools[p.curve]
+    idx = torch.as_tensor(balanced_indices(pool.labels, p.n_per_class, pool.num_classes, p.seed))
+    return p, pool.images[idx], targets[p.curve][idx], test.images, test.labels, settings
+
+
+def _run(todo, pools, targets, test, settings, executor, max_in_flight):
+    """Yield records as points finish: in this process, or on `executor` with a bounded number in flight."""
+    if executor is None:
+        for p in todo:
+            yield train_point(*_arguments(p, pools, targets, test, settings))
+        return
+    pending, queue = set(), list(todo)
+    while queue or pending:
+        while queue and len(pending) < max_in_flight:
+            pending.add(executor.submit(train_point, *_arguments(queue.pop(0), pools, targets, test, settings)))
+        finished, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+        for f in finished:
+            yield f.result()
+
+
+def summarize(records: pd.DataFrame) -> pd.DataFrame:
+    """Mean, std (ddof 1) and count of accuracy per (curve, n_per_class)."""
+    g = records.groupby(["curve", "n_per_class"])["accuracy"]
+    return g.agg(mean="mean", std="std", count="count").reset_index()
+
+
+def strip_timing(record: dict) -> dict:
+    """A record without its timing fields: what two runs of the same point must agree on."""
+    return {k: v for k, v in record.items() if k not in TIMING_FIELDS}
+
+
+@dataclass(frozen=True)
+class EffectiveSize:
+    """How many real images per class a generated pool is worth (see `effective_size` for the estimator).
+
+    Args:
+        curve: the generated curve.
+        plateau, plateau_std: its plateau accuracy and the std of that over seeds.
+        n_effective: real images per class with the plateau's accuracy; NaN when undefined.
+        low, high: the same at plateau ∓ plateau_std (NaN: below the real curve; inf: above it).
+        status: `ok`, `above_real_range` (better than every real point) or `below_real_range`.
+        saturation_n: smallest generated size whose mean accuracy is within `tol` of the plateau.
+        saturated: whether the last two generated sizes differ by at most `tol` (else the plateau is a lower bound).
+        tol: the tolerance used.
+    """
+
+    curve: str
+    plateau: float
+    plateau_std: float
+    n_effective: float
+    low: float
+    high: float
+    status: str
+    saturation_n: int
+    saturated: bool
+    tol: float
+
+
+def monotone_fit(n_per_class: np.ndarray, accuracy: np.ndarray) -> np.ndarray:
+    """Non-decreasing least-squares fit (isotonic regression) of accuracy (S,) on sizes (S,), sorted by size."""
+    from sklearn.isotonic import IsotonicRegression
+
+    return IsotonicRegression(increasing=True).fit_transform(np.log(n_per_class), accuracy)
+
+
+def invert_curve(n_per_class: np.ndarray, fitted: np.ndarray, value: float) -> float:
+    """The size at which a non-decreasing curve reaches `value`, linear in log n between grid points.
+
+    NaN below the curve's first value, inf above its last; on a flat stretch, its smallest size.
+    """
+    if value > fitted[-1] + 1e-12:
+        return float("inf")
+    if value < fitted[0] - 1e-12:
+        return float("nan")
+    i = int(np.argmax(fitted >= value - 1e-12))
+    if i == 0:
+        return float(n_per_class[0])
+    lo, hi = np.log(n_per_class[i - 1]), np.log(n_per_class[i])
+    t = (value - fitted[i - 1]) / (fitted[i] - fitted[i - 1])
+    return float(np.exp(lo + t * (hi - lo)))
+
+
+def effective_size(records: pd.DataFrame, curve: str, *, real: str = "real", plateau_points: int = 2,
+                   min_tol: float = 0.005) -> EffectiveSize:
+    """Effective size of a generated curve against the real curve of the same records.
+
+    The estimator:
+    1. Real curve: mean accuracy over seeds per size, made non-decreasing in log n by isotonic
+       regression (more real data never hurts in expectation; this removes seed noise).
+    2. Plateau: for each seed, the mean accuracy over the generated curve's `plateau_points` largest
+       sizes; `plateau` is the mean over seeds, `plateau_std` their std (ddof 1).
+    3. `n_effective`: the real size whose fitted accuracy equals the plateau, interpolating linearly in
+       log n between grid points. `low`/`high`: the same at plateau ∓ plateau_std.
+    4. Undefined (NaN, `status` says why) when the plateau lies above the fitted real curve's maximum
+       (the samples beat every real size tried: extend the real grid) or below its minimum.
+    5. `saturation_n`: the smallest generated size whose mean accuracy is at least plateau − tol,
+       tol = max(plateau_std, min_tol); `saturated` is false when the last two sizes still differ by more
+       than tol (then the plateau, and the effective size, are lower bounds).
+
+    Args:
+        records: rows of `saturation_curves` (columns curve, n_per_class, seed, accuracy).
+        curve: the generated curve's name; real: the real curve's name.
+    """
+    r = records[records["curve"] == real].groupby("n_per_class")["accuracy"].mean().sort_index()
+    g = records[records["curve"] == curve]
+    if r.empty or g.empty:
+        raise ValueError(f"records need both curves {real!r} and {curve!r}; have {sorted(records['curve'].unique())}")
+    sizes = np.sort(g["n_per_class"].unique())
+    last = sizes[-plateau_points:]
+    per_seed = g[g["n_per_class"].isin(last)].groupby("seed")["accuracy"].mean()
+    plateau = float(per_seed.mean())
+    std = float(per_seed.std(ddof=1)) if len(per_seed) > 1 else float("nan")
+    n_real = r.index.to_numpy(dtype=float)
+    fitted = monotone_fit(n_real, r.to_numpy())
+    n_eff = invert_curve(n_real, fitted, plateau)
+    status = "ok" if np.isfinite(n_eff) else ("above_real_range" if n_eff == np.inf else "below_real_range")
+    s = 0.0 if np.isnan(std) else std
+    low, high = invert_curve(n_real, fitted, plateau - s), invert_curve(n_real, fitted, plateau + s)
+    means = g.groupby("n_per_class")["accuracy"].mean().sort_index()
+    tol = max(s, min_tol)
+    saturation_n = int(means.index[np.argmax(means.to_numpy() >= plateau - tol)])
+    saturated = bool(len(means) < 2 or abs(means.iloc[-1] - means.iloc[-2]) <= tol)
+    return EffectiveSize(curve, plateau, std, n_eff if status == "ok" else float("nan"), low, high, status,
+                         saturation_n, saturated, tol)
+
+
+def plot_saturation(records: pd.DataFrame, estimates: Sequence[EffectiveSize] = (), real: str = "real", ax=None,
+                    title: str | None = None):
+    """Mean ± std bands of accuracy against images per class (log x), real curve dashed, plateaus marked."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    by_curve = {e.curve: e for e in estimates}
+    for name, sub in records.groupby("curve", sort=False):
+        sns.lineplot(data=sub, x="n_per_class", y="accuracy", errorbar="sd", marker="o", label=name,
+                     linestyle="--" if name == real else "-", ax=ax)
+        colour = ax.get_lines()[-1].get_color()
+        e = by_curve.get(name)
+        if e is not None:
+            ax.axhline(e.plateau, ls=":", lw=1, color=colour)
+            if e.status == "ok":
+                ax.axvline(e.n_effective, ls=":", lw=1, color=colour)
+    ax.set_xscale("log")
+    sizes, labels, last = sorted(records["n_per_class"].unique()), [], -np.inf
+    for n in sizes:  # label a size unless it crowds the previous label
+        labels.append(str(n) if np.log10(n) - last >= 0.35 else "")
+        last = np.log10(n) if labels[-1] else last
+    ax.set_xticks(sizes, labels)
+    ax.minorticks_off()
+    ax.set_xlabel("training images per class")
+    ax.set_ylabel("accuracy on the real test set")
+    ax.set_title(title or "diversity saturation (mean ± std over seeds)")
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def saturation_records(points: pd.DataFrame, estimates: Sequence[EffectiveSize],
+                       left_out: Mapping[str, str] | None = None) -> list[MetricRecord]:
+    """What notebook 05 records, tagged `experiment="saturation"`: mean ± std accuracy per curve and size, each
+    curve's plateau, effective size (with its band and status) and saturation point, and the pools left out."""
+    out = [MetricRecord("saturation_accuracy", row.mean, row.std, protocol={"curve": row.curve,
+                                                                           "n_per_class": row.n_per_class})
+           for row in summarize(points).itertuples()]
+    for e in estimates:
+        out += [MetricRecord("plateau_accuracy", e.plateau, e.plateau_std, protocol={"curve": e.curve}),
+                MetricRecord("effective_size", e.n_effective, protocol={"curve": e.curve, "low": e.low, "high": e.high,
+                                                                        "status": e.status}),
+                MetricRecord("saturation_n", e.saturation_n, protocol={"curve": e.curve, "saturated": e.saturated})]
+    out += [MetricRecord("pool_failed", 1, protocol={"curve": name, "reason": why})
+            for name, why in (left_out or {}).items()]
+    return tagged(out, "saturation")

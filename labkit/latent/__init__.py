@@ -1,0 +1,1 @@
+"""Latent directions, edits and controlled generation (a features -> z mapper)."""
