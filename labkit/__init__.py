@@ -2,7 +2,7 @@
 
 The public face: what the README and the notebooks use. Everything else is reached through its room
 (`labkit.data`, `labkit.models`, `labkit.train`, `labkit.metrics`, `labkit.latent`, `labkit.experiments`,
-`labkit.study`); `docs/architecture.md` maps the rooms.
+`labkit.diagnosis`, `labkit.study`); `docs/architecture.md` maps the rooms.
 """
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ from .models.classifier import Classifier, ClassifierConfig, predict
 from .models.gan import GANConfig, Generator
 from .models.vae import VAE, VAEConfig
 
+# judging any model or sample set: numbers and the four verdicts (`labkit evaluate`)
+from .diagnosis import EvaluateSettings, evaluate_models, write_report
+
 # training
 from .train import FitResult, TrainingDivergedError, fit
 from .train.classifier import ClassifierTraining, accuracy, train_classifier
@@ -33,6 +36,7 @@ __all__ = [
     "pick_device", "seed_everything",
     "MODELS", "build_model", "load_model", "load_models", "save_models",
     "Classifier", "ClassifierConfig", "predict", "GANConfig", "Generator", "VAE", "VAEConfig",
+    "EvaluateSettings", "evaluate_models", "write_report",
     "fit", "FitResult", "TrainingDivergedError",
     "ClassifierTraining", "accuracy", "train_classifier", "GANTraining", "train_gan", "VAETraining", "train_vae",
 ]

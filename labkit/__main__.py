@@ -1,4 +1,9 @@
-"""Command line: `labkit study [--preset quick] [--only NN] [--force] [--workers N] ...` (also `python -m labkit`)."""
+"""Command line (also `python -m labkit`):
+
+- `labkit study [--preset quick] [--only NN] [--force] [--workers N] ...`: the notebook sequence and its report;
+- `labkit evaluate SAMPLES... --reference REF [--train TRAIN] [--out DIR] [--extractor NAME]`: any models or
+  sample sets judged against a real set, with the four verdicts.
+"""
 from __future__ import annotations
 
 import argparse
@@ -30,8 +35,55 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("-p", "--set", action="append", default=[], metavar="NB.PARAM=VALUE",
                     help="override one parameter, the value parsed as YAML (repeatable)")
     st.add_argument("--cell-timeout", type=int, default=None, help="seconds a cell may run before it counts as failed")
+    ev = sub.add_parser("evaluate", help="judge models or sample sets against a real set: numbers and a diagnosis",
+                        description="Judge models or sample sets against a real set: is each blurry, unrealistic, "
+                                    "short of diversity, or copying its training set? Writes report.html, report.md "
+                                    "and evaluation.json.")
+    ev.add_argument("samples", nargs="+", metavar="SAMPLES",
+                    help="[name=]PATH: a folder of images (flat or class sub-folders), an .npy/.npz array, a labkit "
+                         "checkpoint (.pt), or package.module:factory returning a module with sample(n, generator=)")
+    ev.add_argument("--reference", default="fashion-mnist:test",
+                    help="real set NAME[:SPLIT], e.g. fashion-mnist:test or folder:PATH:test (default: %(default)s)")
+    ev.add_argument("--train", default=None, help="what samples must not copy (default: the reference's train split)")
+    ev.add_argument("--out", default="evaluation", help="folder of the reports (default: %(default)s)")
+    ev.add_argument("--extractor", default="classifier", choices=["classifier", "inception", "clip", "pixels"],
+                    help="feature space (default: a classifier trained on TRAIN, cached)")
+    ev.add_argument("--extractor-weights", default=None, help="local weights file of inception or clip")
+    ev.add_argument("--classifier", default=None, help="a labkit classifier checkpoint instead of the trained one")
+    ev.add_argument("--n", type=int, default=2000, help="samples judged per model (default: %(default)s)")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--bootstrap", type=int, default=200, help="bootstrap rounds of the intervals (0: none)")
+    ev.add_argument("--device", default="auto")
+    ev.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
+    if args.command == "evaluate":
+        return evaluate(args, ev)
+    return study(args, st)
 
+
+def evaluate(args, parser) -> int:
+    """`labkit evaluate`: read, judge, write the reports; a bad input exits with code 2 and says what to fix."""
+    from .diagnosis.report import write_report
+    from .diagnosis.run import EvaluateSettings, evaluate_models
+
+    try:
+        settings = EvaluateSettings(reference=args.reference, train=args.train, extractor=args.extractor,
+                                    extractor_weights=args.extractor_weights, classifier=args.classifier, n=args.n,
+                                    seed=args.seed, bootstrap=args.bootstrap, device=args.device,
+                                    progress=False if args.quiet else None)
+        evaluation = evaluate_models(args.samples, settings)
+    except (ValueError, TypeError, KeyError, FileNotFoundError, ImportError, AttributeError) as e:  # bad input
+        parser.error(str(e))  # exit code 2
+    paths = write_report(evaluation, args.out)
+    width = max(len(m) for m in evaluation.models)
+    for name, verdicts in evaluation.verdicts().items():
+        print(f"{name:<{width}}  " + "  ".join(f"{k}: {v}" for k, v in verdicts.items()))
+    print(f"[labkit] report: {paths['html']}")
+    return 0
+
+
+def study(args, st) -> int:
+    """`labkit study`: validate every parameter, run the jobs, write the report."""
     import concurrent.futures as cf
 
     from .core import paths

@@ -6,6 +6,8 @@ in its own set (itself excluded), and "inside" means strictly closer than the ra
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
@@ -42,6 +44,28 @@ def knn_radii(x: torch.Tensor, k: int, block_bytes: int = DEFAULT_BLOCK_BYTES) -
                       for i in range(0, len(x), rows)])
 
 
+@dataclass(frozen=True)
+class PRDCSamples:
+    """The per-sample facts behind precision, recall, density and coverage (each set in its canonical order).
+
+    Args:
+        in_real_balls: (N_f,) how many real k-NN balls contain each fake.
+        recalled: (N_r,) whether each real lies inside some fake's k-NN ball.
+        covered: (N_r,) whether each real's k-NN ball contains some fake.
+        k: the neighbours of the radii.
+    """
+
+    in_real_balls: np.ndarray
+    recalled: np.ndarray
+    covered: np.ndarray
+    k: int
+
+    def summary(self) -> dict[str, float]:
+        """The four metrics: means of the per-sample facts (density divides by k)."""
+        return {"precision": float((self.in_real_balls > 0).mean()), "recall": float(self.recalled.mean()),
+                "density": float(self.in_real_balls.mean() / self.k), "coverage": float(self.covered.mean())}
+
+
 def prdc(real, fake, k: int = 5, block_bytes: int = DEFAULT_BLOCK_BYTES) -> dict[str, float]:
     """Precision, recall, density and coverage of fake (N_f, D) against real (N_r, D) features.
 
@@ -58,6 +82,12 @@ def prdc(real, fake, k: int = 5, block_bytes: int = DEFAULT_BLOCK_BYTES) -> dict
         exactly. Computed in the inputs' float precision, after centring on the real mean (distances
         unchanged), on the rows in canonical order: any permutation of either set gives the same numbers.
     """
+    return prdc_per_sample(real, fake, k, block_bytes).summary()
+
+
+def prdc_per_sample(real, fake, k: int = 5, block_bytes: int = DEFAULT_BLOCK_BYTES) -> PRDCSamples:
+    """The per-sample facts of `prdc` (for bootstrap intervals: resample fakes for precision and density,
+    reals for recall and coverage)."""
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k (neighbours per radius) must be a positive integer; got {k!r}")
     real, fake = feature_pair(real, fake, min_rows=k + 1)
@@ -82,9 +112,4 @@ def prdc(real, fake, k: int = 5, block_bytes: int = DEFAULT_BLOCK_BYTES) -> dict
         in_real_balls += (d < r_real[:, None]).sum(0, dtype=torch.int32)
         real_recalled[i:i + rows] = (d < r_fake[None, :]).any(1)
         covered[i:i + rows] = torch.amin(d, 1) < r_real  # amin (values only) is ~20x faster than min on the CPU
-    return {
-        "precision": float((in_real_balls > 0).double().mean()),
-        "recall": float(real_recalled.double().mean()),
-        "density": float(in_real_balls.double().mean() / k),
-        "coverage": float(covered.double().mean()),
-    }
+    return PRDCSamples(in_real_balls.numpy(), real_recalled.numpy(), covered.numpy(), int(k))

@@ -37,7 +37,7 @@ class Job:
 SIZES: dict[str, dict[str, dict[str, Any]]] = {
     "smoke": {nb: {"SMOKE": True} for nb in ("00_tour", "01_train_classifier", "02_train_vae", "03_train_gan", "04_evaluate",
                                    "05_diversity_saturation", "06_validate_metrics", "07_latent_sliders",
-                                   "08_controlled_generation")},
+                                   "08_controlled_generation", "09_evaluate_your_model")},
     # About 30 minutes on 2 CPU cores (two jobs side by side): short trainings, the papers' protocols at reduced sizes.
     "quick": {
         "00_tour": {},
@@ -63,6 +63,7 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
         "07_latent_sliders": {"n_reference": 2000, "n_samples": 1000, "n_batch": 128, "strengths": [-2, -1, 0, 1, 2]},
         "08_controlled_generation": {"n_train": 10000, "mapper_epochs": 5, "n_reference": 2000, "n_per_class": 20,
                                      "n_eval": 1000, "strengths": [0, 1, 2]},
+        "09_evaluate_your_model": {"n": 2000, "bootstrap": 200},
     },
     # The papers' sizes: 20 epochs, 1000 generated images per class, 3 repeats. Hours on a CPU; meant for a GPU.
     "paper": {
@@ -77,6 +78,7 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
         "06_validate_metrics": {"repeats": 3},
         "07_latent_sliders": {},
         "08_controlled_generation": {},
+        "09_evaluate_your_model": {"n": 2500},  # half of the held-out half of the test set
     },
 }
 
@@ -125,4 +127,8 @@ def plan(preset: str) -> list[Job]:
         del latent_inputs["gan"]
     jobs.append(Job("07_latent_sliders", params=s["07_latent_sliders"], inputs=latent_inputs))
     jobs.append(Job("08_controlled_generation", params=s["08_controlled_generation"], inputs=latent_inputs))
+    # every trained model diagnosed against the test set, in C1's space (the study's classifier, not retrained)
+    trained = {**{f"VAE ({v})": vae[v] for v in VAE_VARIANTS}, **{f"GAN ({v})": gan[v] for v in (GAN_MAIN, *GAN_COMPARED)}}
+    jobs.append(Job("09_evaluate_your_model", params=s["09_evaluate_your_model"],
+                    inputs={"classifier_path": clf, "samples": trained}))
     return jobs

@@ -21,6 +21,7 @@ SMOKE_SIZES: dict[str, dict] = {
                             "gaussian_std": [0.3], "blur_sigma": [1.0], "gan_train_steps": 10, "subset_n": 300,
                             "truncations": [0.5, 1.0], "n_generated": 30, "augment_sizes": [10],
                             "augment_seeds": 1, "n_test": 500, "n_memo_train": 2000, "prd_runs": 1},
+    "09_evaluate_your_model": {"n": 100, "n_train": 2000, "bootstrap": 20},
     "08_controlled_generation": {"n_train": 500, "mapper_epochs": 1, "n_reference": 200, "n_per_class": 3,
                                  "n_eval": 100, "strengths": [0, 2]},
 }

@@ -14,6 +14,7 @@ import pandas as pd
 from ..core import runs
 from ..core.record import format_mean_std
 from ..core.runtime import atomic_write_text
+from ..diagnosis.verdicts import LABELS, TITLES, VERDICTS
 from .paper_tables import paper_tables
 from .runner import load_status
 
@@ -37,6 +38,29 @@ def job_tables(records: pd.DataFrame) -> dict[str, pd.DataFrame]:
             table[c] = df[c].astype(str).values
         out[job] = table.reset_index(drop=True)
     return out
+
+
+def diagnosis_sections(study_dir: Path) -> list[tuple]:
+    """Per `evaluation.json` in the study (notebook 09): the four verdicts of every model, the deciding numbers,
+    and each verdict's reason as the legend."""
+    sections = []
+    for path in sorted(study_dir.glob("*/evaluation.json")):
+        doc = json.loads(path.read_text())
+        rows, reasons = [], []
+        for name, m in doc["models"].items():
+            row = {"model": name, **{TITLES[k]: m["diagnosis"][k]["verdict"] for k in VERDICTS}}
+            for k in VERDICTS:
+                stat = doc["calibration"][k]["statistic"]
+                row[LABELS[stat]] = f"{m['metrics'][stat]:.3g}"
+                reasons.append((f"{name}, {TITLES[k]}", m["diagnosis"][k]["reason"]))
+            rows.append(row)
+        reasons += [(name, f"not judged: {why}") for name, why in doc.get("failed", {}).items()]
+        p = doc["protocol"]
+        note = (f"Notebook 09 (`{path.parent.name}/report.html`): {p['n']} samples per model against {p['reference']}, "
+                f"{p['extractor']} features; each verdict's line calibrated on real held-out images and damaged "
+                "copies of them (see that report's calibration section).")
+        sections.append(("Diagnosis of every trained model", pd.DataFrame(rows), [], note, tuple(reasons)))
+    return sections
 
 
 def _figures(study_dir: Path) -> dict[str, list[Path]]:
@@ -63,6 +87,7 @@ def write_report(study_dir: str | Path) -> tuple[Path, Path]:
     timings = _timings(study_dir)
     versions = next((json.loads(p.read_text()).get("versions") for p in study_dir.glob("*/metrics.json")), {})
     sections = [(t.title, t.table, [], t.note, t.legend) for t in paper_tables(records)]  # the papers' tables lead
+    sections += diagnosis_sections(study_dir)
     sections.append(("Timings per notebook", timings, [], "", ()))
     figures = _figures(study_dir)
     for job, table in job_tables(records).items():

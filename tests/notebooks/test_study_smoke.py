@@ -32,6 +32,8 @@ CHECKS = {
                             "class_subset_recall": unit, "nn_share_close": unit},
     "07_latent_sliders": {"edit_leakage": lambda v: v >= 0},
     "08_controlled_generation": {"edit_success": unit, "mapper_class_kept": unit, "mapper_latent_mse": lambda v: v >= 0},
+    "09_evaluate_your_model": {"density": lambda v: v >= 0, "coverage": unit, "lap_ratio": lambda v: v >= 0,
+                               "ct": math.isfinite},
 }
 
 
@@ -77,6 +79,7 @@ def test_report_is_written_with_tables(smoke_study):
     text = html.read_text()
     assert "Timings per notebook" in text and "01_train_classifier" in text and "test_accuracy" in text
     assert "| metric" in md.read_text()
+    assert "Diagnosis of every trained model" in text and "VAE (plain)" in text  # notebook 09's verdicts
 
 
 TIMING = ("wall", "seconds", "time", "per_s")  # metrics that measure the clock, not the study

@@ -13,7 +13,7 @@ import labkit
 ROOT = Path(labkit.__file__).parent
 # Bottom to top; a room may import itself and the rooms before it. `labkit` (the package face) and the CLI on top.
 LAYERS = ("core", "data", "models", "generate", "train", "features", "metrics", "latent", "ui", "experiments",
-          "study", "labkit", "__main__")
+          "diagnosis", "study", "labkit", "__main__")
 DEFERRED_OK = {"__main__"}  # the CLI imports its commands when they run
 # Extractors that wrap optional or heavy networks load on first use (Inception, CLIP)
 LAZY_OK = {"labkit.features.inception", "labkit.features.clip"}

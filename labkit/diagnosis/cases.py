@@ -1,0 +1,43 @@
+"""Sets whose answer is known, to check the verdicts: real images nobody trained on, the same images blurred,
+noisy, cut to three classes, and copies of training images.
+
+The real images come from the training split's remainder: the images left out of the class-balanced training
+subset (`EvaluateSettings.n_train`), so neither the classifier, the copying baseline nor the calibration saw
+them. Blur and noise are stronger than the calibration's anchors, so their own verdict must be `yes`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..data.dataset import ImageDataset
+from ..data.degrade import degrade
+from .inputs import Samples
+
+# name -> (what is done, the verdict that must say yes). Real unseen images must get no on all four; a damaged
+# set may fail other verdicts too (heavy blur also makes images unrealistic), which the validation reports.
+EXPECTED = {
+    "real unseen": ("real images from outside every set the evaluation uses", ()),
+    "blurred": ("the real unseen images blurred, σ=1.5 px per 28 px", ("blurry",)),
+    "noisy": ("the real unseen images with Gaussian noise σ=0.4", ("unrealistic",)),
+    "three classes": ("real unseen images of the first three classes only", ("low_diversity",)),
+    "training copies": ("images of the training set itself", ("copying",)),
+}
+
+
+def _draw(ds: ImageDataset, n: int, seed: int) -> ImageDataset:
+    return ds.subset(np.sort(np.random.default_rng(seed).choice(len(ds), min(n, len(ds)), replace=False)))
+
+
+def constructed_cases(unseen: ImageDataset, train: ImageDataset, n: int, seed: int = 0) -> list[Samples]:
+    """The five constructed sets of `EXPECTED`, `n` images each.
+
+    Args:
+        unseen: real images outside the reference, the training subset and the calibration.
+        train: the training set the evaluation checks copying against.
+    """
+    real = _draw(unseen, n, seed)
+    few = unseen.subset(np.flatnonzero(unseen.labels.numpy() < 3))
+    sets = {"real unseen": real, "blurred": degrade(real, "blur", 1.5 * real.shape[1] / 28, seed),
+            "noisy": degrade(real, "gaussian_noise", 0.4, seed), "three classes": _draw(few, n, seed + 1),
+            "training copies": _draw(train, n, seed + 2)}
+    return [Samples(name, ds, EXPECTED[name][0], "constructed", False) for name, ds in sets.items()]
