@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 
 from ..core.runtime import atomic_save
-from .registry import from_spec, model_spec
+from .registry import MODELS, from_spec, model_spec
 
 CHECKPOINT_VERSION = 1
 
@@ -77,9 +77,9 @@ def build_from_checkpoint(spec: dict, path: str | Path, key: str) -> nn.Module:
     """The model a checkpoint's spec describes; a KeyError naming the file when its kind is unknown."""
     try:
         return from_spec(spec)
-    except KeyError as e:
-        raise KeyError(f"checkpoint {path} stores model {key!r} of unknown kind {spec.get('name')!r}; "
-                       f"{e.args[0] if e.args else ''}") from None
+    except KeyError:
+        raise KeyError(f"checkpoint {path} stores model {key!r} of unknown kind {spec.get('name')!r}; this labkit "
+                       f"knows {sorted(MODELS)}") from None
     except TypeError as e:
         raise ValueError(f"checkpoint {path}: the config of model {key!r} does not fit its kind ({e})") from None
 
