@@ -51,10 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--extractor-weights", default=None, help="local weights file of inception or clip")
     ev.add_argument("--classifier", default=None, help="a labkit classifier checkpoint instead of the trained one")
     ev.add_argument("--n", type=int, default=2000, help="samples judged per model (default: %(default)s)")
+    ev.add_argument("--n-train", type=int, default=None,
+                    help="training images used: a class-balanced subset (default: all)")
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--bootstrap", type=int, default=200, help="bootstrap rounds of the intervals (0: none)")
     ev.add_argument("--device", default="auto")
-    ev.add_argument("--quiet", action="store_true", help="no progress bars")
+    ev.add_argument("--quiet", action="store_true", help="no progress bars (also off when stderr is not a terminal)")
     args = parser.parse_args(argv)
     if args.command == "evaluate":
         return evaluate(args, ev)
@@ -69,8 +71,8 @@ def evaluate(args, parser) -> int:
     try:
         settings = EvaluateSettings(reference=args.reference, train=args.train, extractor=args.extractor,
                                     extractor_weights=args.extractor_weights, classifier=args.classifier, n=args.n,
-                                    seed=args.seed, bootstrap=args.bootstrap, device=args.device,
-                                    progress=False if args.quiet else None)
+                                    n_train=args.n_train, seed=args.seed, bootstrap=args.bootstrap, device=args.device,
+                                    progress=None if sys.stderr.isatty() and not args.quiet else False)
         evaluation = evaluate_models(args.samples, settings)
     except (ValueError, TypeError, KeyError, FileNotFoundError, ImportError, AttributeError) as e:  # bad input
         parser.error(str(e))  # exit code 2
