@@ -122,6 +122,7 @@ class Measured:
     covered: np.ndarray        # (N_compare,) reals whose ball holds a sample
     predicted: np.ndarray      # (N,) the classifier's label per image
     shares: np.ndarray         # (K,) class shares by the classifier
+    labels: np.ndarray | None = None  # (N,) the source's own labels (GAN-test), if it had them
 
     @property
     def features(self) -> np.ndarray:
@@ -161,7 +162,7 @@ def summarise(f: Facts, space: Space, *, seed: int = 0, labels: np.ndarray | Non
     }
     if labels is not None:
         values["gan_test"] = float((predicted == labels).mean())
-    return Measured(values, f, knn.in_real_balls, knn.recalled, knn.covered, predicted, shares)
+    return Measured(values, f, knn.in_real_balls, knn.recalled, knn.covered, predicted, shares, labels)
 
 
 def measure(images: ImageDataset, space: Space, *, seed: int = 0, labelled: bool = False) -> Measured:
@@ -193,14 +194,18 @@ def per_class(m: Measured, space: Space) -> list[dict]:
 
 def bootstrap_intervals(m: Measured, space: Space, *, rounds: int = 200, level: float = 0.95, seed: int = 0
                         ) -> dict[str, list[float]]:
-    """Percentile intervals of the headline numbers by resampling the facts they average: the images for
-    sharpness, confidence, precision and density; the compare half's reals for recall and coverage; the
-    images again for FD (a twentieth of the rounds: each needs matrix square roots)."""
+    """Percentile intervals of the headline numbers by resampling what they average: the images for sharpness,
+    confidence, precision, density, the copying shares and GAN-test; the compare half's reals for recall and
+    coverage; the images again for C_T and IS (a fifth of the rounds) and FD (a twentieth: each needs matrix
+    square roots)."""
     rng = np.random.default_rng(seed)
     f = m.facts
     n, n_real = len(f), len(m.recalled)
     confidence = f.probs.max(1)
-    draws = {name: [] for name in ("lap_ratio", "confidence", "precision", "density", "recall", "coverage", "fd")}
+    close = f.nn_distance < np.percentile(space.copying.held_out_distances, 1)
+    hits = (m.predicted == m.labels) if m.labels is not None else None
+    draws = {name: [] for name in ("lap_ratio", "confidence", "precision", "density", "recall", "coverage", "fd",
+                                   "ct", "is_classifier", "nn_share_close", "gan_test")}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # too few samples for FD: `measure` said so once
         for r in range(rounds):
@@ -211,7 +216,14 @@ def bootstrap_intervals(m: Measured, space: Space, *, rounds: int = 200, level: 
             draws["density"].append(m.in_real_balls[i].mean() / K)
             draws["recall"].append(m.recalled[j].mean())
             draws["coverage"].append(m.covered[j].mean())
+            draws["nn_share_close"].append(close[i].mean())
+            if hits is not None:
+                draws["gan_test"].append(hits[i].mean())
+            if r % 5 == 0:
+                draws["ct"].append(space.copying.score(f.nn_distance[i], f.cell[i]).ct)
+                draws["is_classifier"].append(inception_score(f.probs[i], splits=min(10, n), seed=seed)[0])
             if r % 20 == 0:
                 draws["fd"].append(frechet_distance_from_stats(space.compare_stats, feature_statistics(f.features[i])))
     lo, hi = 100 * (1 - level) / 2, 100 * (1 + level) / 2
-    return {k: [float(np.percentile(v, lo)), float(np.percentile(v, hi))] for k, v in draws.items() if v}
+    return {k: [float(np.nanpercentile(v, lo)), float(np.nanpercentile(v, hi))] for k, v in draws.items()
+            if v and not np.isnan(v).all()}
