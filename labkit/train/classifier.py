@@ -36,7 +36,7 @@ class ClassifierTask:
         self.total_steps = total_steps
         self.val = val
 
-    def training_step(self, batch, pos: Position) -> dict[str, float]:
+    def training_step(self, batch, pos: Position) -> dict[str, torch.Tensor | float]:
         x, target = batch  # (B, C, H, W) uint8, (B, K) probabilities
         lr = self.settings.lr * 0.5 * (1 + math.cos(math.pi * pos.step / self.total_steps))
         opt = self.optimizers["model"]
@@ -48,7 +48,7 @@ class ClassifierTask:
         loss.backward()
         opt.step()
         acc = (logits.argmax(1) == target.argmax(1)).float().mean()
-        return {"loss": loss.item(), "train_accuracy": acc.item(), "lr": lr}
+        return {"loss": loss.detach(), "train_accuracy": acc, "lr": lr}
 
     def epoch_end(self, pos: Position) -> dict[str, float]:
         if self.val is None:

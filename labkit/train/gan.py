@@ -148,7 +148,7 @@ class GANTask:
         labels = torch.randint(self.G.num_classes, (n,)).to(device) if self.G.conditional else None
         return z, labels
 
-    def training_step(self, batch, pos: Position) -> dict[str, float]:
+    def training_step(self, batch, pos: Position) -> dict[str, torch.Tensor]:
         self.steps_done = pos.step + 1
         x = batch[0].float() / 127.5 - 1  # (B, C, H, W) uint8 -> [-1, 1]
         y = batch[1] if self.G.conditional else None
@@ -165,7 +165,7 @@ class GANTask:
             return self.D(x, labels, return_aux=True)
         return self.D(x, labels), None
 
-    def _d_step(self, x: torch.Tensor, y: torch.Tensor | None) -> dict[str, float]:
+    def _d_step(self, x: torch.Tensor, y: torch.Tensor | None) -> dict[str, torch.Tensor]:
         s, D, acgan = self.s, self.D, self.D.aux is not None
         z, _ = self._latents(len(x), x.device)
         fake_labels = y  # conditional critics see fakes of the real batch's classes
@@ -181,7 +181,7 @@ class GANTask:
             if acgan:
                 real_aux, fake_aux = D(x, y, return_aux=True)[1], D(fake, fake_labels, return_aux=True)[1]
             penalty = s.r_gamma / 2 * (r1 + r2)
-            out.update(r1=r1.item(), r2=r2.item())
+            out.update(r1=r1.detach(), r2=r2.detach())
         else:
             real_s, real_aux = self._scores(x, y, acgan)
             fake_s, fake_aux = self._scores(fake, fake_labels, acgan)
@@ -190,24 +190,25 @@ class GANTask:
         if s.gp_weight > 0:
             gp = L.gradient_penalty(lambda v: D(v, y), x, fake)  # fakes share the real labels
             penalty = penalty + s.gp_weight * gp
-            out["gp"] = gp.item()
+            out["gp"] = gp.detach()
         if acgan:
             cls = F.cross_entropy(real_aux, y) + F.cross_entropy(fake_aux, fake_labels)
             loss = loss + s.aux_weight * cls
-            out["d_class_acc"] = (real_aux.argmax(1) == y).float().mean().item()
+            out["d_class_acc"] = (real_aux.argmax(1) == y).float().mean()
         opt = self.optimizers["discriminator"]
         opt.zero_grad(set_to_none=True)
         (loss + penalty).backward()
         opt.step()
         if s.clip > 0:
             L.clip_weights(D, s.clip)
-        gap = (real_s.mean() - fake_s.mean()).item()
-        out.update(d_loss=loss.item(), d_real=real_s.mean().item(), d_fake=fake_s.mean().item(), critic_gap=gap)
+        d_real, d_fake = real_s.detach().mean(), fake_s.detach().mean()
+        gap = d_real - d_fake
+        out.update(d_loss=loss.detach(), d_real=d_real, d_fake=d_fake, critic_gap=gap)
         if s.loss == "wasserstein":
             out["wasserstein"] = gap
         return out
 
-    def _g_step(self, x: torch.Tensor, y: torch.Tensor | None) -> dict[str, float]:
+    def _g_step(self, x: torch.Tensor, y: torch.Tensor | None) -> dict[str, torch.Tensor]:
         s, acgan = self.s, self.D.aux is not None
         z, labels = self._latents(len(x), x.device)
         self.D.requires_grad_(False)
@@ -223,7 +224,7 @@ class GANTask:
             opt.step()
         finally:
             self.D.requires_grad_(True)
-        return {"g_loss": loss.item()}
+        return {"g_loss": loss.detach()}
 
     @torch.no_grad()
     def _update_ema(self):

@@ -80,7 +80,7 @@ class VAETask:
         self.sample_dir = Path(sample_dir) if sample_dir else None
         self.class_names = class_names
 
-    def training_step(self, batch, pos: Position) -> dict[str, float]:
+    def training_step(self, batch, pos: Position) -> dict[str, torch.Tensor]:
         x = batch[0].float() / 255  # (B, C, H, W) in [0, 1]
         labels = batch[1] if self.model.conditional else None  # (B,)
         terms = self.model.loss(x, labels)
@@ -88,7 +88,7 @@ class VAETask:
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
         opt.step()
-        return {k: v.item() for k, v in terms.items()}
+        return {k: v.detach() for k, v in terms.items()}
 
     def epoch_end(self, pos: Position) -> dict[str, float]:
         if self.sample_dir is not None:
