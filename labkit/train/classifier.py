@@ -32,7 +32,7 @@ class ClassifierTask:
         self.modules = {"model": model}
         self.settings = settings
         self.optimizers = {"model": torch.optim.Adam(model.parameters(), lr=settings.lr,
-                                                     weight_decay=settings.weight_decay)}
+                                                     weight_decay=settings.weight_decay, fused=True)}
         self.total_steps = total_steps
         self.val = val
 

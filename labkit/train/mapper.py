@@ -33,7 +33,7 @@ class MapperTask:
         self.mapper = mapper
         self.modules = {"mapper": mapper}
         self.optimizers = {"mapper": torch.optim.AdamW(mapper.parameters(), lr=settings.lr,
-                                                       weight_decay=settings.weight_decay)}
+                                                       weight_decay=settings.weight_decay, fused=True)}
         self.settings, self.total_steps = settings, total_steps
 
     def training_step(self, batch, pos: Position) -> dict[str, torch.Tensor | float]:

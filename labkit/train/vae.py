@@ -75,7 +75,7 @@ class VAETask:
                  class_names: tuple[str, ...] | None = None):
         self.model = model
         self.modules = {"model": model}
-        self.optimizers = {"model": torch.optim.Adam(model.trainable_parameters(), lr=settings.lr)}
+        self.optimizers = {"model": torch.optim.Adam(model.trainable_parameters(), lr=settings.lr, fused=True)}
         self.settings = settings
         self.sample_dir = Path(sample_dir) if sample_dir else None
         self.class_names = class_names
