@@ -257,13 +257,16 @@ class Discriminator(nn.Module):
         A projection discriminator needs `labels` (B,): score = w·h + embed(y)·h.
         """
         h = self.body(channels_last(x))  # (B, feat)
-        score = self.head(h).squeeze(1)  # (B,)
-        if self.embed is not None:
-            if labels is None:
-                raise ValueError("a projection discriminator needs labels")
-            score = score + (self.embed(labels) * h).sum(1)  # (B,)
-        if return_aux:
-            return score, (self.aux(h) if self.aux is not None else None)
+        # the heads run in fp32 under mixed precision: a critic gap is a small difference of large scores
+        with torch.autocast(h.device.type, enabled=False):
+            h = h.float()
+            score = self.head(h).squeeze(1)  # (B,)
+            if self.embed is not None:
+                if labels is None:
+                    raise ValueError("a projection discriminator needs labels")
+                score = score + (self.embed(labels) * h).sum(1)  # (B,)
+            if return_aux:
+                return score, (self.aux(h) if self.aux is not None else None)
         return score
 
     @torch.no_grad()

@@ -191,7 +191,8 @@ class VAE(nn.Module):
         if y is not None:
             h = torch.cat([x, y[:, :, None, None].expand(-1, -1, *x.shape[2:])], 1)  # (B, C + K, H, W)
         h = self.encoder_dense(self.encoder(channels_last(h)))  # (B, hidden)
-        mu, logvar = self.to_stats(h).chunk(2, dim=1)  # (B, D) each
+        with torch.autocast(h.device.type, enabled=False):  # fp32 posterior statistics under mixed precision
+            mu, logvar = self.to_stats(h.float()).chunk(2, dim=1)  # (B, D) each
         return mu, logvar
 
     def decode_logits(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:

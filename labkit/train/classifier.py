@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..core.runtime import pick_device, seed_everything
+from ..core.runtime import pick_device, seed_everything, training_autocast
 from ..data.dataset import ImageDataset
 from ..models.classifier import Classifier, ClassifierConfig, predict
 from .loop import FitResult, Position, fit
@@ -21,6 +21,7 @@ class ClassifierTraining:
     batch_size: int = 128      # images per optimiser step
     lr: float = 2e-3           # Adam peak learning rate, cosine-decayed to 0 over training
     weight_decay: float = 0.0  # Adam L2
+    precision: str = "auto"    # "auto": bf16 mixed precision where the device runs bf16 natively; "bf16", "fp32"
 
 
 class ClassifierTask:
@@ -42,8 +43,9 @@ class ClassifierTask:
         opt = self.optimizers["model"]
         for g in opt.param_groups:
             g["lr"] = lr
-        logits = self.model(x.float() / 255)
-        loss = F.cross_entropy(logits, target)
+        with training_autocast(x.device, self.settings.precision):
+            logits = self.model(x.float() / 255)
+            loss = F.cross_entropy(logits, target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from ..core.plots import image_grid
-from ..core.runtime import pick_device, seed_everything
+from ..core.runtime import PRECISIONS, pick_device, seed_everything, training_autocast
 from ..data.dataset import ImageDataset
 from ..models.checkpoint import save_models
 from ..models.classifier import class_shares, predict
@@ -45,6 +45,7 @@ class GANTraining:
     batch_size: int = 64           # real images per step
     snapshot_every: int = 100      # steps between grids of the fixed latent batch; 0: epoch ends only
     n_snapshot: int = 64           # images in the fixed latent batch
+    precision: str = "auto"        # "auto": bf16 mixed precision where the device runs bf16 natively; "bf16", "fp32"
 
     def __post_init__(self):
         if self.loss not in L.LOSSES:
@@ -53,6 +54,8 @@ class GANTraining:
             raise ValueError(f"optimizer must be 'adam' or 'rmsprop'; got {self.optimizer!r}")
         if self.n_critic < 1:
             raise ValueError("n_critic must be at least 1")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}; got {self.precision!r}")
 
 
 @dataclass(frozen=True)
@@ -153,9 +156,11 @@ class GANTask:
         self.steps_done = pos.step + 1
         x = batch[0].float() / 127.5 - 1  # (B, C, H, W) uint8 -> [-1, 1]
         y = batch[1] if self.G.conditional else None
-        out = self._d_step(x, y)
+        with training_autocast(x.device, self.s.precision):
+            out = self._d_step(x, y)
+            if (pos.step + 1) % self.s.n_critic == 0:
+                out.update(self._g_step(x, y))
         if (pos.step + 1) % self.s.n_critic == 0:
-            out.update(self._g_step(x, y))
             self._update_ema()
         if self.s.snapshot_every and (pos.step + 1) % self.s.snapshot_every == 0:
             self.snapshot(pos.step + 1)

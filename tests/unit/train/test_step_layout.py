@@ -1,4 +1,6 @@
 """One memory layout (NHWC) through a whole training step of every conv net labkit trains."""
+import dataclasses
+
 import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -57,20 +59,23 @@ def test_the_watch_sees_a_mixed_layout():
     assert ("NCHW convolution", (5, 4, 6, 6)) in mode.hits
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_gan_training_step_runs_in_one_layout(variant):
+def test_gan_training_step_runs_in_one_layout(variant, precision):
     torch.manual_seed(0)
     G, D, settings = build_gan(variant, channels=1, image_size=28, num_classes=10)
+    settings = dataclasses.replace(settings, precision=precision)
     batch = (torch.randint(0, 256, (5, 1, 28, 28), dtype=torch.uint8), torch.randint(0, 10, (5,)))
     assert _steps(GANTask(G, D, settings), batch, settings.n_critic) == set()
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
 @pytest.mark.parametrize("variant", ["plain", "conditional", "perceptual"])
-def test_vae_and_classifier_training_steps_run_in_one_layout(variant):
+def test_vae_and_classifier_training_steps_run_in_one_layout(variant, precision):
     torch.manual_seed(0)
     clf = labkit.Classifier()
     vae = build_vae(variant_config(variant, num_classes=10, classifier=clf), clf)
     batch = (torch.randint(0, 256, (5, 1, 28, 28), dtype=torch.uint8), torch.randint(0, 10, (5,)))
-    assert _steps(VAETask(vae, VAETraining()), batch, 1) == set()
-    task = ClassifierTask(clf, labkit.ClassifierTraining(), total_steps=10)
+    assert _steps(VAETask(vae, VAETraining(precision=precision)), batch, 1) == set()
+    task = ClassifierTask(clf, labkit.ClassifierTraining(precision=precision), total_steps=10)
     assert _steps(task, (batch[0], torch.nn.functional.one_hot(batch[1], 10).float()), 1) == set()
