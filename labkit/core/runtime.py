@@ -1,6 +1,7 @@
-"""Seeding, device choice, atomic writes and quiet progress bars."""
+"""Seeding, device choice, training precision, atomic writes and quiet progress bars."""
 from __future__ import annotations
 
+import functools
 import glob
 import json
 import os
@@ -33,6 +34,42 @@ def pick_device(device: str | torch.device = "auto") -> torch.device:
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+PRECISIONS = ("auto", "bf16", "fp32")
+
+
+@functools.lru_cache(maxsize=None)
+def _cpu_has_native_bf16() -> bool:
+    """An x86 CPU with AVX-512 BF16 or AMX-BF16 (Linux `/proc/cpuinfo` flags); elsewhere False."""
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return False
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def native_bf16(device: str | torch.device) -> bool:
+    """Whether `device` runs bf16 matrix products in hardware (then at about twice the fp32 rate)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and _cpu_has_native_bf16()
+
+
+def uses_bf16(device: str | torch.device, precision: str = "auto") -> bool:
+    """Whether training at `precision` ("auto": bf16 where `native_bf16(device)`, "bf16" or "fp32") uses bf16."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")
+    return precision == "bf16" or (precision == "auto" and native_bf16(device))
+
+
+def training_autocast(device: str | torch.device, precision: str = "auto"):
+    """Context for a training step's forward pass and loss: convolutions and matrix products in bf16 when
+    `uses_bf16(device, precision)`. Parameters, gradients and optimiser state stay fp32 (mixed precision);
+    losses, exp and log run in fp32 (autocast's fp32 list)."""
+    device = torch.device(device)
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=uses_bf16(device, precision))
 
 
 STALE_TEMP_AGE_S = 15 * 60  # a temp file untouched this long has no live writer (writes take seconds)

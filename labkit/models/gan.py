@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
 from ..data.dataset import check_images
+from .layout import FlattenNCHW, channels_last
 from .registry import register_model
 
 CONDITIONING = ("none", "acgan", "projection")
@@ -138,6 +139,7 @@ class Generator(nn.Module):
         self.blocks = nn.ModuleList(_UpBlock(cfg.width(i, cfg.g_width), cfg.width(i - 1, cfg.g_width), cfg)
                                     for i in range(k, 1, -1))
         self.to_image = _sn(nn.ConvTranspose2d(cfg.width(1, cfg.g_width), cfg.channels, 4, 2, 1), cfg.g_spectral)
+        self.to(memory_format=torch.channels_last)  # NHWC convs: see labkit.models.layout
 
     @property
     def conditional(self) -> bool:
@@ -160,7 +162,7 @@ class Generator(nn.Module):
         cfg, s0 = self.cfg, self.cfg.start_size
         if cfg.conditioning == "acgan":
             z = torch.cat([z, self.embed(labels)], dim=1)  # (B, 2 * latent_dim)
-        h = self.project(z).view(len(z), -1, s0, s0)  # (B, c0, s0, s0)
+        h = channels_last(self.project(z).view(len(z), -1, s0, s0))  # (B, c0, s0, s0)
         if isinstance(self.project_norm, CondBatchNorm2d):
             h = self.project_norm(h, labels)
         elif self.project_norm is not None:
@@ -242,25 +244,29 @@ class Discriminator(nn.Module):
         for i in range(1, k):
             c_in, c_out = cfg.width(i, cfg.d_width), cfg.width(i + 1, cfg.d_width)
             layers += [_sn(nn.Conv2d(c_in, c_out, 4, 2, 1), sn), _d_norm(cfg.d_norm, c_out), nn.LeakyReLU(0.2)]
-        self.body = nn.Sequential(*layers, nn.Flatten())
+        self.body = nn.Sequential(*layers, FlattenNCHW())
         feat = cfg.width(k, cfg.d_width) * cfg.start_size ** 2
         self.head = _sn(nn.Linear(feat, 1), sn)
         self.aux = _sn(nn.Linear(feat, cfg.num_classes), sn) if cfg.conditioning == "acgan" else None
         self.embed = _sn(nn.Embedding(cfg.num_classes, feat), sn) if cfg.conditioning == "projection" else None
+        self.to(memory_format=torch.channels_last)  # NHWC convs: see labkit.models.layout
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None, return_aux: bool = False):
         """Scores (B,) for images in [-1, 1] (B, C, H, W); with `return_aux` also class logits (B, K) (ACGAN).
 
         A projection discriminator needs `labels` (B,): score = w·h + embed(y)·h.
         """
-        h = self.body(x)  # (B, feat)
-        score = self.head(h).squeeze(1)  # (B,)
-        if self.embed is not None:
-            if labels is None:
-                raise ValueError("a projection discriminator needs labels")
-            score = score + (self.embed(labels) * h).sum(1)  # (B,)
-        if return_aux:
-            return score, (self.aux(h) if self.aux is not None else None)
+        h = self.body(channels_last(x))  # (B, feat)
+        # the heads run in fp32 under mixed precision: a critic gap is a small difference of large scores
+        with torch.autocast(h.device.type, enabled=False):
+            h = h.float()
+            score = self.head(h).squeeze(1)  # (B,)
+            if self.embed is not None:
+                if labels is None:
+                    raise ValueError("a projection discriminator needs labels")
+                score = score + (self.embed(labels) * h).sum(1)  # (B,)
+            if return_aux:
+                return score, (self.aux(h) if self.aux is not None else None)
         return score
 
     @torch.no_grad()

@@ -21,6 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..data.dataset import check_images
+from .layout import FlattenNCHW, channels_last
 from .registry import from_spec, model_spec, register_model
 
 RECONSTRUCTIONS = ("bce", "mse")
@@ -119,7 +120,7 @@ class VAE(nn.Module):
         for w in cfg.widths:
             convs += [nn.Conv2d(c_in, w, 4, 2, 1), nn.ReLU(inplace=True)]
             c_in = w
-        self.encoder = nn.Sequential(*convs, nn.Flatten())
+        self.encoder = nn.Sequential(*convs, FlattenNCHW())
         flat = cfg.widths[-1] * self.sizes[-1] ** 2
         self.encoder_dense = _mlp([flat, *cfg.encoder_dense])
         self.to_stats = nn.Linear(([flat] + list(cfg.encoder_dense))[-1], 2 * cfg.latent_dim)
@@ -136,6 +137,7 @@ class VAE(nn.Module):
         if cfg.perceptual_layers:
             self.perceptual_net = from_spec(cfg.perceptual_net)
             self.perceptual_net.requires_grad_(False).eval()
+        self.to(memory_format=torch.channels_last)  # NHWC convs: see labkit.models.layout
 
     # -- conventions -------------------------------------------------------------------------------
     @property
@@ -188,8 +190,9 @@ class VAE(nn.Module):
         h = x
         if y is not None:
             h = torch.cat([x, y[:, :, None, None].expand(-1, -1, *x.shape[2:])], 1)  # (B, C + K, H, W)
-        h = self.encoder_dense(self.encoder(h))  # (B, hidden)
-        mu, logvar = self.to_stats(h).chunk(2, dim=1)  # (B, D) each
+        h = self.encoder_dense(self.encoder(channels_last(h)))  # (B, hidden)
+        with torch.autocast(h.device.type, enabled=False):  # fp32 posterior statistics under mixed precision
+            mu, logvar = self.to_stats(h.float()).chunk(2, dim=1)  # (B, D) each
         return mu, logvar
 
     def decode_logits(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -197,7 +200,7 @@ class VAE(nn.Module):
         y = self._onehot(labels, len(z), z.device)
         h = z if y is None else torch.cat([z, y], 1)  # (B, D + K)
         s = self.sizes[-1]
-        h = self.decoder_dense(h).view(len(z), self.cfg.widths[-1], s, s)  # (B, w_last, s, s)
+        h = channels_last(self.decoder_dense(h).view(len(z), self.cfg.widths[-1], s, s))  # (B, w_last, s, s)
         return self.decoder(h)  # (B, C, H, W)
 
     def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..core.runtime import pick_device, seed_everything
+from ..core.runtime import pick_device, seed_everything, training_autocast
 from ..data.dataset import ImageDataset
 from ..models.classifier import Classifier, ClassifierConfig, predict
 from .loop import FitResult, Position, fit
@@ -21,6 +21,7 @@ class ClassifierTraining:
     batch_size: int = 128      # images per optimiser step
     lr: float = 2e-3           # Adam peak learning rate, cosine-decayed to 0 over training
     weight_decay: float = 0.0  # Adam L2
+    precision: str = "auto"    # "auto": bf16 mixed precision where the device runs bf16 natively; "bf16", "fp32"
 
 
 class ClassifierTask:
@@ -32,23 +33,24 @@ class ClassifierTask:
         self.modules = {"model": model}
         self.settings = settings
         self.optimizers = {"model": torch.optim.Adam(model.parameters(), lr=settings.lr,
-                                                     weight_decay=settings.weight_decay)}
+                                                     weight_decay=settings.weight_decay, fused=True)}
         self.total_steps = total_steps
         self.val = val
 
-    def training_step(self, batch, pos: Position) -> dict[str, float]:
+    def training_step(self, batch, pos: Position) -> dict[str, torch.Tensor | float]:
         x, target = batch  # (B, C, H, W) uint8, (B, K) probabilities
         lr = self.settings.lr * 0.5 * (1 + math.cos(math.pi * pos.step / self.total_steps))
         opt = self.optimizers["model"]
         for g in opt.param_groups:
             g["lr"] = lr
-        logits = self.model(x.float() / 255)
-        loss = F.cross_entropy(logits, target)
+        with training_autocast(x.device, self.settings.precision):
+            logits = self.model(x.float() / 255)
+            loss = F.cross_entropy(logits, target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         acc = (logits.argmax(1) == target.argmax(1)).float().mean()
-        return {"loss": loss.item(), "train_accuracy": acc.item(), "lr": lr}
+        return {"loss": loss.detach(), "train_accuracy": acc, "lr": lr}
 
     def epoch_end(self, pos: Position) -> dict[str, float]:
         if self.val is None:

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from ..core.plots import image_grid
-from ..core.runtime import pick_device, seed_everything
+from ..core.runtime import PRECISIONS, pick_device, seed_everything, training_autocast
 from ..data.dataset import ImageDataset
 from ..models.checkpoint import save_models
 from ..models.classifier import class_shares, predict
@@ -45,6 +45,7 @@ class GANTraining:
     batch_size: int = 64           # real images per step
     snapshot_every: int = 100      # steps between grids of the fixed latent batch; 0: epoch ends only
     n_snapshot: int = 64           # images in the fixed latent batch
+    precision: str = "auto"        # "auto": bf16 mixed precision where the device runs bf16 natively; "bf16", "fp32"
 
     def __post_init__(self):
         if self.loss not in L.LOSSES:
@@ -53,6 +54,8 @@ class GANTraining:
             raise ValueError(f"optimizer must be 'adam' or 'rmsprop'; got {self.optimizer!r}")
         if self.n_critic < 1:
             raise ValueError("n_critic must be at least 1")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}; got {self.precision!r}")
 
 
 @dataclass(frozen=True)
@@ -134,9 +137,10 @@ class GANTask:
         self.steps_done = 0
 
     def _optimizer(self, module, lr):
+        # one kernel per step for all parameters (fused) or per op (foreach), not one per tensor (CPU: Adam 2.6x faster)
         if self.s.optimizer == "rmsprop":
-            return torch.optim.RMSprop(module.parameters(), lr=lr)
-        return torch.optim.Adam(module.parameters(), lr=lr, betas=self.s.betas)
+            return torch.optim.RMSprop(module.parameters(), lr=lr, foreach=True)  # RMSprop has no fused kernel
+        return torch.optim.Adam(module.parameters(), lr=lr, betas=self.s.betas, fused=True)
 
     @property
     def sampler(self) -> Generator:
@@ -148,13 +152,15 @@ class GANTask:
         labels = torch.randint(self.G.num_classes, (n,)).to(device) if self.G.conditional else None
         return z, labels
 
-    def training_step(self, batch, pos: Position) -> dict[str, float]:
+    def training_step(self, batch, pos: Position) -> dict[str, torch.Tensor]:
         self.steps_done = pos.step + 1
         x = batch[0].float() / 127.5 - 1  # (B, C, H, W) uint8 -> [-1, 1]
         y = batch[1] if self.G.conditional else None
-        out = self._d_step(x, y)
+        with training_autocast(x.device, self.s.precision):
+            out = self._d_step(x, y)
+            if (pos.step + 1) % self.s.n_critic == 0:
+                out.update(self._g_step(x, y))
         if (pos.step + 1) % self.s.n_critic == 0:
-            out.update(self._g_step(x, y))
             self._update_ema()
         if self.s.snapshot_every and (pos.step + 1) % self.s.snapshot_every == 0:
             self.snapshot(pos.step + 1)
@@ -165,7 +171,7 @@ class GANTask:
             return self.D(x, labels, return_aux=True)
         return self.D(x, labels), None
 
-    def _d_step(self, x: torch.Tensor, y: torch.Tensor | None) -> dict[str, float]:
+    def _d_step(self, x: torch.Tensor, y: torch.Tensor | None) -> dict[str, torch.Tensor]:
         s, D, acgan = self.s, self.D, self.D.aux is not None
         z, _ = self._latents(len(x), x.device)
         fake_labels = y  # conditional critics see fakes of the real batch's classes
@@ -181,7 +187,7 @@ class GANTask:
             if acgan:
                 real_aux, fake_aux = D(x, y, return_aux=True)[1], D(fake, fake_labels, return_aux=True)[1]
             penalty = s.r_gamma / 2 * (r1 + r2)
-            out.update(r1=r1.item(), r2=r2.item())
+            out.update(r1=r1.detach(), r2=r2.detach())
         else:
             real_s, real_aux = self._scores(x, y, acgan)
             fake_s, fake_aux = self._scores(fake, fake_labels, acgan)
@@ -190,24 +196,25 @@ class GANTask:
         if s.gp_weight > 0:
             gp = L.gradient_penalty(lambda v: D(v, y), x, fake)  # fakes share the real labels
             penalty = penalty + s.gp_weight * gp
-            out["gp"] = gp.item()
+            out["gp"] = gp.detach()
         if acgan:
             cls = F.cross_entropy(real_aux, y) + F.cross_entropy(fake_aux, fake_labels)
             loss = loss + s.aux_weight * cls
-            out["d_class_acc"] = (real_aux.argmax(1) == y).float().mean().item()
+            out["d_class_acc"] = (real_aux.argmax(1) == y).float().mean()
         opt = self.optimizers["discriminator"]
         opt.zero_grad(set_to_none=True)
         (loss + penalty).backward()
         opt.step()
         if s.clip > 0:
             L.clip_weights(D, s.clip)
-        gap = (real_s.mean() - fake_s.mean()).item()
-        out.update(d_loss=loss.item(), d_real=real_s.mean().item(), d_fake=fake_s.mean().item(), critic_gap=gap)
+        d_real, d_fake = real_s.detach().mean(), fake_s.detach().mean()
+        gap = d_real - d_fake
+        out.update(d_loss=loss.detach(), d_real=d_real, d_fake=d_fake, critic_gap=gap)
         if s.loss == "wasserstein":
             out["wasserstein"] = gap
         return out
 
-    def _g_step(self, x: torch.Tensor, y: torch.Tensor | None) -> dict[str, float]:
+    def _g_step(self, x: torch.Tensor, y: torch.Tensor | None) -> dict[str, torch.Tensor]:
         s, acgan = self.s, self.D.aux is not None
         z, labels = self._latents(len(x), x.device)
         self.D.requires_grad_(False)
@@ -223,7 +230,7 @@ class GANTask:
             opt.step()
         finally:
             self.D.requires_grad_(True)
-        return {"g_loss": loss.item()}
+        return {"g_loss": loss.detach()}
 
     @torch.no_grad()
     def _update_ema(self):

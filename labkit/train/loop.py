@@ -5,7 +5,8 @@ A *task* owns the models and the optimisation step; `fit` owns the loop:
     class Task:
         modules: dict[str, nn.Module]            # saved by name (registered models)
         optimizers: dict[str, torch.optim.Optimizer]
-        def training_step(self, batch, pos) -> dict[str, float]   # batch: tuple of tensors on device
+        def training_step(self, batch, pos) -> dict[str, Tensor | float]  # batch: tuple of tensors on device;
+                                                                        # 0-d tensors are read in bulk, not per step
         def epoch_end(self, pos) -> dict[str, float]              # optional: evaluation, sample grids
         def extra_state(self) -> dict / load_extra_state(self, d) # optional: EMA weights, counters
 """
@@ -182,7 +183,35 @@ def fit(task: Any, tensors: tuple[torch.Tensor, ...], *, epochs: int | None = No
         resumed_from = pos.step
     last_good = {"path": checkpoint if resumed_from is not None else None, "step": resumed_from}
 
+    pending: list[tuple[Position, dict]] = []  # steps whose metrics are not read yet (tensors stay on the device)
+
+    def settle() -> dict[str, float]:
+        """Read the pending steps' metrics in one transfer, guard against NaN, add them to the sums and the log."""
+        values = [v.detach().float().reshape(()) for _, m in pending for v in m.values() if torch.is_tensor(v)]
+        read = iter(torch.stack(values).tolist() if values else ())
+        metrics = {}
+        for at, step_metrics in pending:
+            metrics = {k: next(read) if torch.is_tensor(v) else float(v) for k, v in step_metrics.items()}
+            bad = {k: v for k, v in metrics.items() if not math.isfinite(v)}
+            if bad:
+                where = (f"a checkpoint at step {last_good['step']}: {last_good['path']}" if last_good["path"]
+                         else "no checkpoint yet")
+                raise TrainingDivergedError(
+                    f"{', '.join(f'{k}={v}' for k, v in bad.items())} at step {at.step} "
+                    f"(epoch {at.epoch}, batch {at.batch}); last good state: {where}. "
+                    "Lower the learning rate or check the inputs, then resume from that checkpoint."
+                )
+            for k, v in metrics.items():
+                s = sums.setdefault(k, [0.0, 0])
+                s[0] += v
+                s[1] += 1
+            if (at.step + 1) % log_every == 0:
+                steps.append({"step": at.step + 1, "epoch": at.epoch, **metrics})
+        pending.clear()
+        return metrics
+
     def save():
+        settle()  # never checkpoint past a NaN
         if checkpoint is None:
             return
         save_models(checkpoint, task.modules, optim={k: o.state_dict() for k, o in task.optimizers.items()},
@@ -201,24 +230,12 @@ def fit(task: Any, tensors: tuple[torch.Tensor, ...], *, epochs: int | None = No
                 batch = tuple(t[idx].to(device, non_blocking=True) for t in tensors)
                 for m in task.modules.values():
                     m.train()
-                metrics = {k: float(v) for k, v in task.training_step(batch, pos).items()}
-                bad = {k: v for k, v in metrics.items() if not math.isfinite(v)}
-                if bad:
-                    where = (f"a checkpoint at step {last_good['step']}: {last_good['path']}" if last_good["path"]
-                             else "no checkpoint yet")
-                    raise TrainingDivergedError(
-                        f"{', '.join(f'{k}={v}' for k, v in bad.items())} at step {pos.step} "
-                        f"(epoch {pos.epoch}, batch {pos.batch}); last good state: {where}. "
-                        "Lower the learning rate or check the inputs, then resume from that checkpoint."
-                    )
-                for k, v in metrics.items():
-                    s = sums.setdefault(k, [0.0, 0])
-                    s[0] += v
-                    s[1] += 1
+                # metrics stay tensors until `settle` reads a batch of steps at once: no host sync per step
+                pending.append((Position(**vars(pos)), task.training_step(batch, pos)))
                 pos.batch += 1
                 pos.step += 1
-                if pos.step % log_every == 0:
-                    steps.append({"step": pos.step, "epoch": pos.epoch, **metrics})
+                if pos.step % log_every == 0 or on_step is not None:
+                    metrics = settle()
                 bar.update(1)
                 if on_step is not None:
                     on_step(pos, metrics)
@@ -227,6 +244,7 @@ def fit(task: Any, tensors: tuple[torch.Tensor, ...], *, epochs: int | None = No
                     raise KeyboardInterrupt(f"training interrupted at step {pos.step}; checkpoint: {checkpoint}")
                 if checkpoint_every and pos.step % checkpoint_every == 0 and pos.batch < per_epoch:
                     save()
+            settle()
             if pos.batch >= per_epoch:  # a finished epoch
                 for m in task.modules.values():
                     m.eval()

@@ -33,10 +33,10 @@ class MapperTask:
         self.mapper = mapper
         self.modules = {"mapper": mapper}
         self.optimizers = {"mapper": torch.optim.AdamW(mapper.parameters(), lr=settings.lr,
-                                                       weight_decay=settings.weight_decay)}
+                                                       weight_decay=settings.weight_decay, fused=True)}
         self.settings, self.total_steps = settings, total_steps
 
-    def training_step(self, batch, pos: Position) -> dict[str, float]:
+    def training_step(self, batch, pos: Position) -> dict[str, torch.Tensor | float]:
         f, z = batch  # (B, F), (B, D)
         lr = self.settings.lr * 0.5 * (1 + math.cos(math.pi * pos.step / self.total_steps))
         opt = self.optimizers["mapper"]
@@ -46,7 +46,7 @@ class MapperTask:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        return {"loss": loss.item(), "lr": lr}
+        return {"loss": loss.detach(), "lr": lr}
 
 
 @torch.no_grad()

@@ -9,7 +9,7 @@ import torch
 
 from ..core import plots
 from ..core.record import MetricRecord
-from ..core.runtime import pick_device, seed_everything
+from ..core.runtime import pick_device, seed_everything, training_autocast
 from ..data.dataset import ImageDataset
 from ..models.checkpoint import load_model
 from ..models.vae import PRESETS, VAE, VAEConfig, copy_classifier_weights, perceptual_config, preset_config
@@ -26,6 +26,7 @@ class VAETraining:
     lr: float = 1e-3           # Adam learning rate (constant)
     grid_seed: int = 1234      # seed of the fixed latents shown in the per-epoch sample grids
     grid_size: int = 100       # images per sample grid (conditional: a whole number of rows per class)
+    precision: str = "auto"    # "auto": bf16 mixed precision where the device runs bf16 natively; "bf16", "fp32"
 
 
 def variant_config(variant: str, *, preset: str = "fashion", num_classes: int = 10, beta: float = 4.0,
@@ -75,20 +76,21 @@ class VAETask:
                  class_names: tuple[str, ...] | None = None):
         self.model = model
         self.modules = {"model": model}
-        self.optimizers = {"model": torch.optim.Adam(model.trainable_parameters(), lr=settings.lr)}
+        self.optimizers = {"model": torch.optim.Adam(model.trainable_parameters(), lr=settings.lr, fused=True)}
         self.settings = settings
         self.sample_dir = Path(sample_dir) if sample_dir else None
         self.class_names = class_names
 
-    def training_step(self, batch, pos: Position) -> dict[str, float]:
+    def training_step(self, batch, pos: Position) -> dict[str, torch.Tensor]:
         x = batch[0].float() / 255  # (B, C, H, W) in [0, 1]
         labels = batch[1] if self.model.conditional else None  # (B,)
-        terms = self.model.loss(x, labels)
+        with training_autocast(x.device, self.settings.precision):
+            terms = self.model.loss(x, labels)
         opt = self.optimizers["model"]
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
         opt.step()
-        return {k: v.item() for k, v in terms.items()}
+        return {k: v.detach() for k, v in terms.items()}
 
     def epoch_end(self, pos: Position) -> dict[str, float]:
         if self.sample_dir is not None:

@@ -42,3 +42,20 @@ def test_progress_quiet_when_disabled(monkeypatch):
     monkeypatch.setenv("TQDM_DISABLE", "1")
     assert runtime.progress_enabled(None) is False
     assert runtime.progress_enabled(True) is True
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_precision_auto_follows_the_hardware_and_fp32_bf16_are_forced(monkeypatch, native):
+    monkeypatch.setattr(runtime, "_cpu_has_native_bf16", lambda: native)
+    assert runtime.uses_bf16("cpu", "auto") is native
+    assert runtime.uses_bf16("cpu", "bf16") and not runtime.uses_bf16("cpu", "fp32")
+    a, b = torch.randn(4, 8), torch.randn(8, 3)
+    with runtime.training_autocast("cpu", "auto"):
+        assert (a @ b).dtype == (torch.bfloat16 if native else torch.float32)
+    with runtime.training_autocast("cpu", "fp32"):
+        assert (a @ b).dtype == torch.float32
+
+
+def test_unknown_precision_is_refused():
+    with pytest.raises(ValueError, match="precision must be one of"):
+        runtime.uses_bf16("cpu", "fp16")

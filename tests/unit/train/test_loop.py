@@ -1,6 +1,7 @@
 """The fit loop: exact resume after interruption, NaN guard, checkpoints, classifier quality on digits."""
 import copy
 
+import pandas as pd
 import pytest
 import torch
 
@@ -60,6 +61,39 @@ def test_nan_guard_names_step_and_last_good_checkpoint(digits_train, tmp_path):
     ck = read_checkpoint(path)
     assert ck["position"]["step"] == 10
     assert all(torch.isfinite(v).all() for v in ck["state"]["model"].values() if v.is_floating_point())
+
+
+class TensorNaNTask(NaNTask):
+    """Returns its metrics as tensors, read in bulk by `fit`; the loss becomes NaN at step 12."""
+
+    def training_step(self, batch, pos):
+        out = {k: torch.tensor(v) for k, v in super().training_step(batch, pos).items()}
+        return {**out, "lr": 0.1}
+
+
+def test_nan_guard_names_the_step_when_metrics_are_read_in_bulk(digits_train, tmp_path):
+    # metrics are read every log_every (50) steps and before each checkpoint; the error still names step 12
+    # and the last checkpoint written before it, and no checkpoint is written after the NaN
+    path = tmp_path / "nan.pt"
+    with pytest.raises(train.TrainingDivergedError, match=r"loss=nan at step 12 .*step 10: .*nan\.pt"):
+        train.fit(TensorNaNTask(), (digits_train.images, digits_train.labels), epochs=2, batch_size=64,
+                  checkpoint=path, checkpoint_every=5)
+    assert read_checkpoint(path)["position"]["step"] == 10
+    with pytest.raises(train.TrainingDivergedError, match=r"loss=nan at step 12 \(epoch 0, batch 12\).*no checkpoint"):
+        train.fit(TensorNaNTask(), (digits_train.images, digits_train.labels), epochs=2, batch_size=64)
+
+
+def test_metrics_read_in_bulk_match_metrics_read_each_step(digits_train):
+    # the same run with metrics read every step (on_step forces it) and every 7 steps logs the same numbers
+    runs = []
+    for on_step in (None, lambda pos, m: None):
+        torch.manual_seed(0)
+        runs.append(labkit.train_classifier(digits_train, cfg=TINY_CLASSIFIER, settings=SETTINGS, seed=3,
+                                            log_every=7, on_step=on_step)[1])
+    pd.testing.assert_frame_equal(runs[0].steps, runs[1].steps)
+    pd.testing.assert_frame_equal(runs[0].history.drop(columns="time_s"), runs[1].history.drop(columns="time_s"))
+    assert list(runs[0].steps["step"]) == list(range(7, 3 * 23 + 1, 7))
+    assert runs[0].history["loss"].notna().all()
 
 
 def test_fit_rejects_bad_arguments(digits_train):
