@@ -17,7 +17,7 @@ import numpy as np
 
 from ..core.runs import versions
 from ..core.runtime import pick_device
-from ..features import get_extractor
+from ..features import get_extractor, state_dict_sha256
 from ..features.cache import images_sha256
 from ..generate import SamplingError
 from .calibration import ANCHORS, Band, calibrate
@@ -176,7 +176,7 @@ def evaluate_models(samples: Sequence[str | Samples] | Mapping[str, str] | str,
     space = Space.build(real, classifier, extractor, device=device, progress=s.progress, seed=s.seed,
                         cache_dir=s.cache_dir, cells=copying_cells(n))
     identity = {"reference": images_sha256(real.compare.images), "held_out": images_sha256(real.held_out.images),
-                "train": images_sha256(real.train.images), "classifier": clf_info.get("key") or clf_info["path"],
+                "train": images_sha256(real.train.images), "classifier": state_dict_sha256(classifier),
                 "extractor": getattr(extractor, "identity", None) or s.extractor}
     bands = calibrate(space, n, seed=s.seed, cache_dir=s.cache_dir, identity=identity)
     models = {}
