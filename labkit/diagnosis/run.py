@@ -105,12 +105,21 @@ class Evaluation:
         return {name: {k: v.verdict for k, v in r.diagnosis.items()} for name, r in self.models.items()}
 
     def ranking(self) -> dict[str, list[str]]:
-        """Per verdict, the models from best to worst by its deciding statistic (higher is better for all four)."""
+        """Per verdict, the models from best to worst by its deciding statistic (higher is better for all four;
+        sharpness above the real images' is not better than theirs, so it ranks by closeness to 1 there)."""
         out = {}
         for kind in VERDICTS:
             stat = self.bands[kind].statistic
             score = {name: r.measured.values[stat] for name, r in self.models.items()}
-            out[kind] = sorted(score, key=lambda m: np.inf if np.isnan(score[m]) else -score[m])
+
+            def key(m, stat=stat, score=score):
+                v = score[m]
+                if np.isnan(v):
+                    return (np.inf, 0.0)
+                if stat == "lap_ratio":
+                    return (-min(v, 1.0), abs(np.log(max(v, 1e-12))))
+                return (-v, 0.0)
+            out[kind] = sorted(score, key=key)
         return out
 
 

@@ -43,6 +43,7 @@ def test_evaluation_json_holds_every_model_metric_and_verdict(tmp_runs, digit_ar
         assert len(m["per_class"]) == 10
     assert doc["protocol"]["classifier"]["cached"] is False and doc["protocol"]["n"] == 60
     assert doc["models"]["copies"]["metrics"]["ct"] < doc["models"]["flipped"]["metrics"]["ct"]
+    assert ev.ranking()["copying"] == ["flipped", "copies"]  # best (least copying) first
     html = paths["html"].read_text()
     assert "Diagnosis" in html and "calibration.png" in html and (tmp_runs / "out" / "calibration.png").is_file()
     # a second call reuses the classifier and the calibration
