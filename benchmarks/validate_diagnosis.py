@@ -12,11 +12,8 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-
 from labkit.diagnosis import EvaluateSettings, evaluate_models, write_report
-from labkit.diagnosis.cases import EXPECTED, constructed_cases
-from labkit.diagnosis.reference import load_real, train_subset
+from labkit.diagnosis.cases import EXPECTED, known_cases
 from labkit.diagnosis.verdicts import VERDICTS
 
 
@@ -28,12 +25,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="diagnosis-validation")
     args = ap.parse_args()
-    settings = EvaluateSettings(n=args.n, n_train=args.n_train, seed=args.seed, progress=False)
-    full = load_real(settings.reference, seed=args.seed)
-    real, kept = train_subset(full, args.n_train, args.seed)
-    unseen = full.train.subset(np.setdiff1d(np.arange(len(full.train)), kept), split="train (left out)")
+    settings, cases = known_cases(EvaluateSettings(n=args.n, n_train=args.n_train, seed=args.seed, progress=False))
     t0 = time.perf_counter()
-    evaluation = evaluate_models([*constructed_cases(unseen, real.train, args.n, args.seed), *args.model], settings)
+    evaluation = evaluate_models([*cases, *args.model], settings)
     paths = write_report(evaluation, args.out)
     print(f"{time.perf_counter() - t0:.0f} s; report {paths['html']}")
     print("| set | " + " | ".join(VERDICTS) + " | expected yes | LAP÷real | density | coverage | C_T |")

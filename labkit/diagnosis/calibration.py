@@ -25,7 +25,7 @@ from ..data.degrade import degrade
 from ..features.cache import cache_key
 from .measures import Facts, Space, facts, summarise
 
-CALIBRATION_VERSION = 5
+CALIBRATION_VERSION = 7
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,15 @@ them. Blur and noise are stronger than the calibration's anchors, so their own v
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..data.dataset import ImageDataset
 from ..data.degrade import degrade
 from .inputs import Samples
+from .reference import load_real, train_subset
+from .run import EvaluateSettings
 
 # name -> (what is done, the verdict that must say yes). Real unseen images must get no on all four; a damaged
 # set may fail other verdicts too (heavy blur also makes images unrealistic), which the validation reports.
@@ -41,3 +45,17 @@ def constructed_cases(unseen: ImageDataset, train: ImageDataset, n: int, seed: i
             "noisy": degrade(real, "gaussian_noise", 0.4, seed), "three classes": _draw(few, n, seed + 1),
             "training copies": _draw(train, n, seed + 2)}
     return [Samples(name, ds, EXPECTED[name][0], "constructed", False) for name, ds in sets.items()]
+
+
+def known_cases(settings: EvaluateSettings) -> tuple[EvaluateSettings, list[Samples]]:
+    """The constructed sets for `settings`' reference, with the settings that leave their real images unseen:
+    when `n_train` is unset, five sixths of the training split train the classifier and the rest are the
+    real unseen images (what notebook 09 judges when it is given no model)."""
+    full = load_real(settings.reference, settings.train, seed=settings.seed)
+    if settings.n_train is None:
+        settings = replace(settings, n_train=len(full.train) * 5 // 6)
+    real, kept = train_subset(full, settings.n_train, settings.seed)
+    unseen = full.train.subset(np.setdiff1d(np.arange(len(full.train)), kept), split="train (left out)")
+    if len(unseen) < 2:
+        raise ValueError(f"n_train={settings.n_train} leaves no training image unseen; give a smaller n_train")
+    return settings, constructed_cases(unseen, real.train, min(settings.n, len(unseen)), settings.seed)

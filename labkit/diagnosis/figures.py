@@ -46,7 +46,7 @@ def class_histogram(evaluation):
                color="#888" if label == "reference" else None)
     ax.set_xticks(np.arange(len(names)), names, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("share of samples")
-    ax.set_title("Class shares (classifier's labels; reference: true labels)")
+    ax.set_title("Class shares by the classifier's labels (reference: held-out real images)")
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.stats import binom
 import torch.nn.functional as F
 from torch import nn
 
@@ -62,9 +63,10 @@ class Space:
         extractor: the feature space of the k-NN metrics, FD and the copying test.
         compare / train: their features (N, D); compare_stats: the compare half's mean and covariance (FD).
         held_out: the held-out half's facts (the calibration's real sets are subsets of it).
-        class_lap: (K,) mean sharpness of each class's held-out images: sharpness depends on the class (a
-            sandal has more edges than a coat), so a set is compared with real images of its own class mix.
-        reference_shares: class shares of the compare half.
+        class_lap: (K,) mean sharpness of the held-out images of each class (by the classifier's label): sharpness
+            depends on the class (a sandal has more edges than a coat), so a set is compared with real images of
+            its own class mix.
+        reference_shares: class shares of the held-out half by the classifier's labels.
         copying: the training set's cells and the held-out distances of the copying test.
     """
 
@@ -87,12 +89,13 @@ class Space:
         feats = {k: cached_features(getattr(real, k), extractor, **ex) for k in ("compare", "held_out", "train")}
         copying = CopyingBaseline.fit(feats["train"], feats["held_out"], cells=cells, seed=seed)
         space = cls(real, classifier, extractor, feats["compare"], feature_statistics(feats["compare"]),
-                    feats["train"], None, None, real.compare.class_counts() / len(real.compare), copying, device)
+                    feats["train"], None, None, None, copying, device)
         space.held_out = facts(real.held_out, space, features=feats["held_out"])
-        labels = real.held_out.labels.numpy()
-        lap = space.held_out.lap
-        space.class_lap = np.array([lap[labels == k].mean() if (labels == k).any() else lap.mean()
-                                    for k in range(real.held_out.num_classes)])
+        # the classifier's view of real images, so samples and reals are labelled by the same hand: a class the
+        # classifier rarely predicts even for real images is not counted missing in a model
+        labels, lap, k = space.held_out.probs.argmax(1), space.held_out.lap, real.held_out.num_classes
+        space.reference_shares = class_shares(labels, k)
+        space.class_lap = np.array([lap[labels == c].mean() if (labels == c).any() else lap.mean() for c in range(k)])
         return space
 
     def probs(self, x: torch.Tensor, features: np.ndarray) -> np.ndarray:
@@ -133,6 +136,16 @@ def class_shares(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return np.bincount(labels, minlength=num_classes)[:num_classes] / max(len(labels), 1)
 
 
+def missing_classes(predicted: np.ndarray, expected: np.ndarray, alpha: float = 1e-3) -> int:
+    """Classes (almost) never drawn: under a tenth of their reference share, and so few that a set of this size
+    drawn from the reference would hold that few with probability below `alpha` (binomial tail): at 100
+    samples a class of 2% drawn 0 times is chance (13%), one of 10% is not (0.003%)."""
+    n = len(predicted)
+    counts = np.bincount(predicted, minlength=len(expected))[:len(expected)]
+    rare = (counts < 0.1 * expected * n) & (binom.cdf(counts, n, expected) < alpha)
+    return int(rare.sum())
+
+
 def expected_lap(shares: np.ndarray, space: Space) -> float:
     """Mean sharpness of real held-out images in the given class mix (the classifier's view of the set)."""
     return max(float(shares @ space.class_lap), 1e-12)
@@ -157,7 +170,7 @@ def summarise(f: Facts, space: Space, *, seed: int = 0, labels: np.ndarray | Non
         "ct": copy.ct,
         "nn_share_close": float((f.nn_distance < held).mean()),
         "nn_median_ratio": float(np.median(f.nn_distance) / max(np.median(copy.held_out_distances), 1e-12)),
-        "classes_missing": int((shares < 0.1 * expected).sum()),
+        "classes_missing": missing_classes(predicted, expected),
         "class_share_min_ratio": float((shares / np.maximum(expected, 1e-12)).min()),
     }
     if labels is not None:
@@ -177,8 +190,8 @@ def measure(images: ImageDataset, space: Space, *, seed: int = 0, labelled: bool
 
 
 def per_class(m: Measured, space: Space) -> list[dict]:
-    """Per class (the classifier's label for samples, the true label for reals): the sample share beside the
-    reference's, and k-NN precision / recall of the class's samples against the class's reals (NaN below k+1)."""
+    """Per class (the classifier's label for samples, the true label for the compare half's reals): the sample
+    share beside the reference's (both by the classifier's labels), and k-NN precision / recall of the class's samples against the class's reals (NaN below k+1)."""
     real_labels = space.real.compare.labels.numpy()
     rows = []
     for k, name in enumerate(space.real.compare.class_names):

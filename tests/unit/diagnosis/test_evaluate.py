@@ -10,8 +10,7 @@ import pytest
 
 from labkit.__main__ import main
 from labkit.diagnosis import EvaluateSettings, evaluate_models, write_report
-from labkit.diagnosis.cases import EXPECTED, constructed_cases
-from labkit.diagnosis.reference import load_real, train_subset
+from labkit.diagnosis.cases import EXPECTED, known_cases
 from labkit.diagnosis.verdicts import VERDICTS
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -97,11 +96,8 @@ def test_two_sets_of_one_name_are_refused(tmp_runs, digit_arrays):
 @pytest.mark.skipif(not FASHION.is_dir(), reason="Debian package dataset-fashion-mnist not installed")
 def test_known_cases_on_fashion_mnist(tmp_runs):
     """Real unseen images: no on all four; each damage: yes on its own verdict. Small sizes (150 per set)."""
-    settings = EvaluateSettings(n=150, n_train=3000, bootstrap=0, progress=False)
-    full = load_real(settings.reference)
-    real, kept = train_subset(full, settings.n_train)
-    unseen = full.train.subset(np.setdiff1d(np.arange(len(full.train)), kept))
-    ev = evaluate_models(constructed_cases(unseen, real.train, settings.n), settings)
+    settings, cases = known_cases(EvaluateSettings(n=150, n_train=3000, bootstrap=0, progress=False))
+    ev = evaluate_models(cases, settings)
     verdicts = ev.verdicts()
     assert verdicts["real unseen"] == dict.fromkeys(VERDICTS, "no")
     for name, (_, expected) in EXPECTED.items():

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import pytest
 
 from labkit.diagnosis.calibration import Band
@@ -64,3 +66,12 @@ def test_evidence_holds_the_deciding_number_band_and_anchor():
     v = judge("unrealistic", {**REAL, "precision": 0.7, "density": 0.5}, BANDS["unrealistic"])
     assert v.evidence["density"] == 0.5 and v.evidence["anchor"] == 0.3 and v.evidence["precision"] == 0.7
     assert v.evidence["real_band"][0] == pytest.approx(0.94)
+
+
+def test_a_class_is_missing_only_when_its_absence_is_not_chance():
+    from labkit.diagnosis.measures import missing_classes
+    expected = np.array([0.02] + [0.98 / 9] * 9)
+    drawn = np.repeat(np.arange(1, 10), 11)[:100]  # 100 samples, class 0 (2%) never drawn: chance at 100
+    assert missing_classes(drawn, expected) == 0
+    assert missing_classes(np.repeat(np.arange(1, 10), 112)[:1000], expected) == 1  # at 1000 it is not
+    assert missing_classes(np.repeat(np.arange(0, 9), 12)[:100], expected) == 1  # class 9 (10.9%) never drawn
