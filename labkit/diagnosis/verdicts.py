@@ -7,7 +7,7 @@ draws makes it short of diversity; a statistic that cannot tell the damage from 
 inside the real band) can only give `unclear`; and low coverage, or classes missing, in samples that are not
 plainly realistic
 count as `unclear`, not `yes`, because off-manifold samples lower coverage and confuse the classifier's labels
-by themselves (the calibration
+by themselves, unless they are more realistic than the noise anchor yet cover less than it does (the calibration
 shows it: noise alone takes coverage near 0), so coverage cannot tell missing diversity from poor fidelity.
 The evidence keeps every number a reader needs to check the verdict.
 """
@@ -71,13 +71,23 @@ def diagnose(values: dict[str, Any], bands: dict[str, Band]) -> dict[str, Verdic
     """All four verdicts of one set."""
     out = {kind: judge(kind, values, bands[kind]) for kind in VERDICTS}
     diversity, realism = out["low_diversity"], out["unrealistic"]
-    if diversity.verdict == "yes" and realism.verdict != "no":
-        noise = bands["unrealistic"]
+    noise = bands["unrealistic"]
+    noise_coverage = noise.anchor_effects.get("coverage", float("nan"))
+    # fidelity as poor as the noise anchor's explains coverage down to what that noise leaves; a set more
+    # realistic than that (higher density) with less coverage is short of diversity whatever its fidelity
+    beyond_fidelity = values["density"] > noise.anchor and values["coverage"] < noise_coverage
+    if diversity.verdict == "yes" and realism.verdict != "no" and not beyond_fidelity:
         doubt = "unrealistic" if realism.verdict == "yes" else "of doubtful realism"
         out["low_diversity"] = Verdict(
             "unclear", diversity.evidence,
             f"coverage {_g(values['coverage'])}, {values.get('classes_missing', 0)} class(es) missing, but the samples "
             f"are also {doubt} (density {_g(values['density'])}), which lowers coverage and confuses the classifier's "
-            f"labels by itself ({noise.damage} takes real images' coverage to "
-            f"{_g(noise.anchor_effects.get('coverage', float('nan')))}): diversity cannot be judged apart from it")
+            f"labels by itself ({noise.damage} takes real images' density to {_g(noise.anchor)} and coverage to "
+            f"{_g(noise_coverage)}): diversity cannot be judged apart from it")
+    elif diversity.verdict == "yes" and realism.verdict != "no":
+        out["low_diversity"] = Verdict(
+            "yes", diversity.evidence,
+            f"coverage {_g(values['coverage'])} is below what poor fidelity explains: {noise.damage} leaves real "
+            f"images coverage {_g(noise_coverage)} at density {_g(noise.anchor)}, and these samples are more "
+            f"realistic (density {_g(values['density'])}) yet cover less")
     return out

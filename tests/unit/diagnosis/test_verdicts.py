@@ -16,7 +16,7 @@ def band(verdict, statistic, mean, std, anchor, effects=None):
 
 
 BANDS = {"blurry": band("blurry", "lap_ratio", 1.0, 0.01, 0.05),
-         "unrealistic": band("unrealistic", "density", 1.0, 0.02, 0.3),
+         "unrealistic": band("unrealistic", "density", 1.0, 0.02, 0.3, {"coverage": 0.03}),
          "low_diversity": band("low_diversity", "coverage", 0.8, 0.01, 0.45, {"coverage": 0.02}),
          "copying": band("copying", "ct", 0.0, 0.15, -2.0)}
 REAL = {"lap_ratio": 1.0, "density": 1.0, "coverage": 0.8, "ct": 0.1, "classes_missing": 0}
@@ -55,6 +55,15 @@ def test_low_coverage_or_missing_classes_of_unrealistic_samples_is_unclear_not_y
     assert "cannot be judged apart" in out["low_diversity"].reason
     realistic_but_narrow = diagnose({**REAL, "coverage": 0.4}, BANDS)
     assert realistic_but_narrow["low_diversity"].verdict == "yes"
+
+
+def test_coverage_below_what_poor_fidelity_explains_is_short_of_diversity():
+    """Density between real and the noise anchor (doubtful realism), coverage below what that noise leaves."""
+    collapsed = diagnose({**REAL, "density": 0.6, "coverage": 0.01}, BANDS)
+    assert collapsed["unrealistic"].verdict == "unclear" and collapsed["low_diversity"].verdict == "yes"
+    assert "below what poor fidelity explains" in collapsed["low_diversity"].reason
+    merely_poor = diagnose({**REAL, "density": 0.6, "coverage": 0.2}, BANDS)
+    assert merely_poor["low_diversity"].verdict == "unclear"
 
 
 def test_nan_statistic_is_unclear_with_a_reason():
