@@ -2,13 +2,14 @@
 
 Each verdict is `yes`, `no` or `unclear`, decided by one statistic against its calibrated band
 (`calibration.Band`): inside the range real images reach, `no`; at or beyond the value of plainly damaged
-real images, `yes`; between the two, `unclear`. Three rules add to that: a class the model (almost) never
-draws makes it short of diversity; a statistic that cannot tell the damage from real images (its anchor
-inside the real band) can only give `unclear`; and low coverage, or classes missing, in samples that are not
-plainly realistic
-count as `unclear`, not `yes`, because off-manifold samples lower coverage and confuse the classifier's labels
-by themselves, unless they are more realistic than the noise anchor yet cover less than it does (the calibration
-shows it: noise alone takes coverage near 0), so coverage cannot tell missing diversity from poor fidelity.
+real images, `yes`; between the two, `unclear`. Three rules add to that:
+- a class the model (almost) never draws makes it short of diversity;
+- a statistic that cannot tell the damage from real images (its anchor inside the real band) can only say
+  `unclear`;
+- low coverage, or missing classes, in samples that are not plainly realistic is `unclear`, not `yes`:
+  off-manifold samples lower coverage and confuse the classifier's labels by themselves (the calibration shows
+  it: noise alone takes coverage near 0). Unless the samples are more realistic than the noise anchor and
+  still cover less than it does: then fidelity cannot explain it.
 The evidence keeps every number a reader needs to check the verdict.
 """
 from __future__ import annotations
