@@ -59,7 +59,7 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
                                 "gan_train_steps": 200, "subset_n": 2000, "n_generated": 300,
                                 "truncations": [0.25, 0.5, 1.0, 1.5],
                                 "augment_sizes": [100], "augment_seeds": 1, "n_test": 2000, "n_memo_train": 20000,
-                                "prd_runs": 5},
+                                "prd_runs": 5, "tsne_points": 300},
         "07_latent_sliders": {"n_reference": 2000, "n_samples": 1000, "n_batch": 128, "strengths": [-2, -1, 0, 1, 2]},
         "08_controlled_generation": {"n_train": 10000, "mapper_epochs": 5, "n_reference": 2000, "n_per_class": 20,
                                      "n_eval": 1000, "strengths": [0, 1, 2]},
