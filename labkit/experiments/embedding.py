@@ -15,6 +15,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from ..core.record import MetricRecord, tagged
+from ..data.dataset import ImageDataset
+from ..features import ClassifierFeatures, extract
 from ..models.classifier import class_shares
 
 
@@ -71,6 +74,35 @@ def tsne_embed(real: np.ndarray | torch.Tensor, fake: np.ndarray | torch.Tensor,
         coords = tsne.fit_transform(x)  # (N, 2)
     is_fake = np.r_[np.zeros(len(real), bool), np.ones(len(fake), bool)]
     return Embedding(coords.astype(np.float32), labels, is_fake, perplexity, used_pca, seed)
+
+
+def tsne_of_sets(classifier: torch.nn.Module, real: ImageDataset, fake: ImageDataset, n: int, *, seed: int = 0,
+                 device: str | torch.device = "auto") -> Embedding:
+    """`tsne_embed` of the evaluation classifier's features of `n` seeded random images of each set (all when fewer),
+    each point labelled with its set's labels (a generated set's: conditioning labels or the classifier's)."""
+    feat = ClassifierFeatures(model=classifier)
+    rng = np.random.default_rng(seed)
+    picked = [ds.subset(np.sort(rng.permutation(len(ds))[:n])) for ds in (real, fake)]
+    real_x, fake_x = (extract(feat, ds.float(), device=device) for ds in picked)
+    return tsne_embed(real_x, fake_x, picked[0].labels, picked[1].labels, seed=seed)
+
+
+def generated_neighbour_share(emb: Embedding, k: int = 10) -> float:
+    """Mean share of generated points among the `k` nearest map neighbours of each generated point: near
+    (n_fake - 1) / (N - 1) when real and generated points mix, 1 when they form islands of their own."""
+    from sklearn.neighbors import NearestNeighbors
+
+    k = min(k, len(emb.coords) - 1)
+    _, idx = NearestNeighbors(n_neighbors=k + 1).fit(emb.coords).kneighbors(emb.coords[emb.is_fake])
+    return float(emb.is_fake[idx[:, 1:]].mean())  # column 0 is the point itself
+
+
+def tsne_records(emb: Embedding, k: int = 10, **fields) -> list[MetricRecord]:
+    """`tsne_generated_neighbours` with its mixed-sets expectation, tagged `experiment="tsne"`."""
+    n_fake, n = int(emb.is_fake.sum()), len(emb.is_fake)
+    return tagged([MetricRecord("tsne_generated_neighbours", generated_neighbour_share(emb, k), protocol={
+        "k": k, "n_real": n - n_fake, "n_fake": n_fake, "if_mixed": round((n_fake - 1) / (n - 1), 4),
+        "perplexity": emb.perplexity, "extractor": "classifier"})], "tsne", **fields)
 
 
 def tsne_figure(emb: Embedding, class_names: Sequence[str], *, title: str | None = None,

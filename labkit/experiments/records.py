@@ -15,8 +15,8 @@ from ..core import runs
 from ..core.record import MetricRecord, tagged
 from .memorisation import MemorisationReport
 
-FIGURES = ("degradation_heatmap", "class_subset", "truncation", "nn_pairs_closest", "nn_pairs_random",
-           "nn_distances")
+FIGURES = ("degradation_heatmap", "class_subset", "equal_fid_prd", "equal_fid_classes", "truncation",
+           "nn_pairs_closest", "nn_pairs_random", "nn_distances", "tsne")
 
 
 def prefixed(records: Iterable[MetricRecord], experiment: str, **fields: Any) -> list[MetricRecord]:

@@ -108,6 +108,19 @@ METRICS: dict[str, MetricName] = {m.key: m for m in (
                "plateau's accuracy [the same at plateau ∓ std], with its status", "higher"),
     MetricName("saturation_n", "saturation n/class", "smallest generated size per class whose accuracy is within "
                "noise of the plateau; '(not saturated)' when the curve still rises at the largest size"),
+    MetricName("classes_found", "classes found", "classes to which C1 assigns at least half their real share "
+               "(1/(2K)) of the images", "higher"),
+    MetricName("mean_confidence", "mean confidence", "mean top-class probability of C1 on the images", "higher"),
+    MetricName("gan_train_cnn", "GAN-train (CNN)", "GAN-train of the first repeat: the set the forest also "
+               "learns from", "higher"),
+    MetricName("gan_train_forest", "GAN-train (forest, pixels)", "accuracy on the real test set of a 100-tree "
+               "random forest trained on the set's pixels and hard labels: the GAN paper's second opinion",
+               "higher"),
+    MetricName("forest_rank_agreement", "rank agreement (ρ)", "Spearman correlation of the sets' GAN-train under "
+               "the CNN and under the forest; 1 = the same ranking", "higher"),
+    MetricName("tsne_generated_neighbours", "t-SNE generated-neighbour share", "mean share of generated points "
+               "among the 10 nearest neighbours of each generated point in the t-SNE map of C1 features; about "
+               "n_fake / N when real and generated points mix, 1 when generated points form islands", "lower"),
     MetricName("error", "not evaluated", "why a model has no numbers (e.g. it cannot draw some class within the "
                "generation budget); its row is kept so that a failure is never a silent omission"),
 )}

@@ -83,12 +83,16 @@ class PaperTable:
         note: what the table shows and how to read it against the paper (one paragraph).
         legend: (column, definition) for every column, in order: feature spaces, and where a number of
             ours differs in kind from the paper's beside it.
+        figures: file names of the figures the table explains (`equal_fid_prd.png`), shown with it.
+        links: a column whose cells name other sections; the report makes them links.
     """
 
     title: str
     table: pd.DataFrame
     note: str = ""
     legend: tuple[tuple[str, str], ...] = ()
+    figures: tuple[str, ...] = ()
+    links: str = ""
 
 
 def _cells(df: pd.DataFrame) -> list[str]:

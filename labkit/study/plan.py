@@ -51,7 +51,7 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
         "03_train_gan": {"steps": 1500, "compare_steps": 2000},
         "04_evaluate": {"n_per_class": 300, "n_real_per_class": 300, "repeats": 2, "gan_train_steps": 100,
                         "n_small": 2000, "kid_subsets": 20, "prd_runs": 5, "gan_n_fake": 2000, "n_pairs": 1000,
-                        "n_paths": 1000},
+                        "n_paths": 1000, "swd_images": 250},  # SWD: about 4 s per GAN and repeat on a core
         # the real curve starts at 1 image per class so that a weak model's plateau still has an effective size
         "05_diversity_saturation": {"real_sizes": [1, 3, 10, 100, 1000], "generated_sizes": [30, 100, 300],
                                     "seeds": 2, "steps": 150, "n_test": 2000, "workers": 1},
@@ -59,7 +59,7 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
                                 "gan_train_steps": 200, "subset_n": 2000, "n_generated": 300,
                                 "truncations": [0.25, 0.5, 1.0, 1.5],
                                 "augment_sizes": [100], "augment_seeds": 1, "n_test": 2000, "n_memo_train": 20000,
-                                "prd_runs": 5},
+                                "prd_runs": 5, "tsne_points": 300},
         "07_latent_sliders": {"n_reference": 2000, "n_samples": 1000, "n_batch": 128, "strengths": [-2, -1, 0, 1, 2]},
         "08_controlled_generation": {"n_train": 10000, "mapper_epochs": 5, "n_reference": 2000, "n_per_class": 20,
                                      "n_eval": 1000, "strengths": [0, 1, 2]},
@@ -72,7 +72,7 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
         "02_train_vae": {"epochs": 20},
         "02_train_vae-perceptual": {"epochs": 20},
         "03_train_gan": {"steps": 18740, "compare_steps": 4000},
-        "04_evaluate": {"n_per_class": 1000, "n_real_per_class": 1000, "repeats": 3},
+        "04_evaluate": {"n_per_class": 1000, "n_real_per_class": 1000, "repeats": 3, "swd_images": 2000},
         "05_diversity_saturation": {"real_sizes": [1, 3, 10, 30, 100, 300, 1000, 3000, 6000],
                                     "generated_sizes": [10, 30, 100, 300, 1000, 3000, 10000], "seeds": 3, "steps": 400},
         "06_validate_metrics": {"repeats": 3},

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -15,8 +16,10 @@ from ..core import runs
 from ..core.record import format_mean_std
 from ..core.runtime import atomic_write_text
 from ..diagnosis.verdicts import LABELS, TITLES, VERDICTS
-from .paper_tables import paper_tables
+from .findings import findings_table
+from .paper_tables import PaperTable, paper_tables
 from .runner import load_status
+from .validation_tables import validation_tables
 
 # Columns that describe where a number came from, shown beside it.
 _HIDDEN = {"recorded_at", "run", "metric", "value", "std"}
@@ -67,6 +70,22 @@ def _figures(study_dir: Path) -> dict[str, list[Path]]:
     return {d.name: sorted(d.glob("*.png")) for d in sorted(study_dir.iterdir()) if d.is_dir() and any(d.glob("*.png"))}
 
 
+def _take(figures: dict[str, list[Path]], wanted: tuple[str, ...]) -> list[Path]:
+    """The figures named `wanted`, moved out of the per-job lists (so each figure is shown once)."""
+    out = []
+    for name in wanted:
+        for job, paths in figures.items():
+            found = [p for p in paths if p.name == name]
+            out += found
+            figures[job] = [p for p in paths if p.name != name]
+    return out
+
+
+def anchor(heading: str) -> str:
+    """The id of a section: 'Equal FID, different failures (PRD)' -> 'equal-fid-different-failures-prd'."""
+    return re.sub(r"[^a-z0-9]+", "-", heading.lower()).strip("-")
+
+
 def _timings(study_dir: Path) -> pd.DataFrame:
     rows = [{"job": Path(s["parameters"]["run_dir"]).name, "started": s.get("started", ""), "state": s["state"],
              "wall_s": s.get("wall_s"), "error": s.get("error", "")} for s in load_status(study_dir)]
@@ -86,13 +105,15 @@ def write_report(study_dir: str | Path) -> tuple[Path, Path]:
     records = runs.load_records(study_dir)
     timings = _timings(study_dir)
     versions = next((json.loads(p.read_text()).get("versions") for p in study_dir.glob("*/metrics.json")), {})
-    sections = [(t.title, t.table, [], t.note, t.legend) for t in paper_tables(records)]  # the papers' tables lead
-    sections += diagnosis_sections(study_dir)
-    sections.append(("Timings per notebook", timings, [], "", ()))
     figures = _figures(study_dir)
+    tables: list[PaperTable] = [t for t in (findings_table(records),) if t is not None]  # the findings lead,
+    tables += [*paper_tables(records), *validation_tables(records)]  # then the papers' tables and 06's checks
+    sections = [(t.title, t.table, _take(figures, t.figures), t.note, t.legend, t.links) for t in tables]
+    sections += [(*s, "") for s in diagnosis_sections(study_dir)]
+    sections.append(("Timings per notebook", timings, [], "", (), ""))
     for job, table in job_tables(records).items():
-        sections.append((f"Records of {job}", table, figures.pop(job, []), "", ()))
-    sections += [(f"Figures of {job}", None, figs, "", ()) for job, figs in figures.items()]
+        sections.append((f"Records of {job}", table, figures.pop(job, []), "", (), ""))
+    sections += [(f"Figures of {job}", None, figs, "", (), "") for job, figs in figures.items() if figs]
     title = f"labkit study report: {study_dir.name}"
     total = timings["wall_s"].sum() if not timings.empty else 0
     span = _span_s(timings) if not timings.empty else float("nan")
@@ -100,15 +121,19 @@ def write_report(study_dir: str | Path) -> tuple[Path, Path]:
     intro = (f"Study folder `{study_dir}`; {len(timings)} notebook runs, {total:.0f} s of notebook time{span_text}. "
              f"Versions: {', '.join(f'{k} {v}' for k, v in versions.items())}.")
     md, body = [f"# {title}", "", intro, ""], [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(intro)}</p>"]
-    for heading, df, figs, note, legend in sections:
-        md += [f"## {heading}", ""]
-        body.append(f"<h2>{html.escape(heading)}</h2>")
+    for heading, df, figs, note, legend, links in sections:
+        md += [f'<a id="{anchor(heading)}"></a>', "", f"## {heading}", ""]
+        body.append(f'<h2 id="{anchor(heading)}">{html.escape(heading)}</h2>')
         if note:
             md += [note, ""]
             body.append(f'<p class="note">{html.escape(note)}</p>')
         if df is not None and not df.empty:
-            md += [df.to_markdown(index=False, disable_numparse=True), ""]  # cells are text: keep "2.10"
-            body.append(df.to_html(index=False, escape=True, border=0, classes="table", na_rep=""))
+            shown = df.assign(**{links: [f"[{t}](#{anchor(t)})" for t in df[links]]}) if links else df
+            md += [shown.to_markdown(index=False, disable_numparse=True), ""]  # cells are text: keep "2.10"
+            if links:  # escape every cell here, so that only the links are markup
+                shown = df.astype(str).map(html.escape).assign(
+                    **{links: [f'<a href="#{anchor(t)}">{html.escape(t)}</a>' for t in df[links]]})
+            body.append(shown.to_html(index=False, escape=not links, border=0, classes="table", na_rep=""))
         if legend:
             md += ["Legend:", "", *[f"- **{column}**: {text}" for column, text in legend], ""]
             body.append('<dl class="legend">' + "".join(f"<dt>{html.escape(c)}</dt><dd>{html.escape(t)}</dd>"

@@ -1,6 +1,7 @@
 """The whole study in its smoke preset, executed headless by papermill, with checks on what each notebook recorded."""
 import concurrent.futures as cf
 import math
+import re
 
 import pytest
 
@@ -26,10 +27,14 @@ CHECKS = {
     "04_evaluate-vaes": {"lap_real_test": lambda v: abs(v - 0.184) < 0.01,  # the paper's 0.184 on the real test set
                          "gan_train": unit, "precision": unit, "fid": lambda v: v >= 0, "is": lambda v: 1 <= v <= 10},
     "04_evaluate-gans": {"is": lambda v: 1 <= v <= 10, "lpips_diversity": lambda v: v >= 0, "ppl": lambda v: v >= 0,
-                         "recall": unit, "diverged": flag},
+                         "recall": unit, "diverged": flag, "swd": lambda v: v >= 0},
     "05_diversity_saturation": {"saturation_accuracy": unit, "plateau_accuracy": unit},
     "06_validate_metrics": {"degradation_fid": lambda v: v >= 0, "degradation_gan_test": unit,
-                            "class_subset_recall": unit, "nn_share_close": unit},
+                            "class_subset_recall": unit, "nn_share_close": unit,
+                            # the equal-FID pair, the forest's second opinion, the t-SNE map
+                            "fid": lambda v: v >= 0, "prd_f8": unit, "classes_found": lambda v: 1 <= v <= 10,
+                            "gan_train_forest": unit, "gan_train_cnn": unit, "forest_rank_agreement": lambda v: -1 <= v <= 1,
+                            "tsne_generated_neighbours": unit},
     "07_latent_sliders": {"edit_leakage": lambda v: v >= 0},
     "08_controlled_generation": {"edit_success": unit, "mapper_class_kept": unit, "mapper_latent_mse": lambda v: v >= 0},
     "09_evaluate_your_model": {"density": lambda v: v >= 0, "coverage": unit, "lap_ratio": lambda v: v >= 0,
@@ -80,6 +85,19 @@ def test_report_is_written_with_tables(smoke_study):
     assert "Timings per notebook" in text and "01_train_classifier" in text and "test_accuracy" in text
     assert "| metric" in md.read_text()
     assert "Diagnosis of every trained model" in text and "VAE (plain)" in text  # notebook 09's verdicts
+    # the findings lead; the equal-FID pair, the forest's ranking check and the t-SNE map have sections with their
+    # figures; SWD is a column of the GAN table
+    assert text.index("<h2") == text.index('<h2 id="findings">Findings</h2>')
+    findings = text[text.index(">Findings</h2>"):text.index("<h2", text.index(">Findings</h2>"))]
+    assert re.search(r"<td>(holds|does not hold|not comparable)[^<]*</td>", findings) and 'href="#' in findings
+    for section, figures in (("Equal FID, different failures (PRD)", ("equal_fid_prd.png", "equal_fid_classes.png")),
+                             ("Second opinion: random-forest GAN-train", ()),
+                             ("t-SNE of real and generated features", ("tsne.png",))):
+        start = text.index(f">{section}</h2>")
+        body = text[start:text.index("<h2", start)]
+        assert "<table" in body and all(f in body for f in figures), section
+    gan_table = text[text.index(">GAN table</h2>"):]
+    assert "<th>SWD</th>" in gan_table[:gan_table.index("<h2")]
 
 
 TIMING = ("wall", "seconds", "time", "per_s")  # metrics that measure the clock, not the study
