@@ -27,7 +27,7 @@ from .plan import Job, plan
 NOTEBOOKS_DIR = paths.PROJECT_ROOT / "notebooks"
 STATUS_FILE = "status.json"
 # Notebooks whose sweeps can send their points to the study's Dask cluster (their `scheduler` parameter).
-SWEEP_NOTEBOOKS = ("05_diversity_saturation",)
+SWEEP_NOTEBOOKS = ("05_diversity_saturation", "06_validate_metrics")
 # Parameters that say where a job runs, not what it computes: left out of its fingerprint.
 PLACEMENT_PARAMS = ("scheduler",)
 
