@@ -18,17 +18,17 @@ from .plan import Job
 # quick and paper have no complete measured run with per-job timings yet: their estimates start unknown, and
 # come from the study folder's own earlier runs on a rerun.
 RECORDED: dict[str, dict[str, float]] = {
-    "smoke": {"00_tour": 13, "01_train_classifier": 18, "02_train_vae-plain": 14, "02_train_vae-conditional": 15,
-              "02_train_vae-perceptual": 18, "03_train_gan-acgan": 21, "03_train_gan-wgan-clip": 19,
-              "03_train_gan-wgan-gp": 18, "03_train_gan-wgan-sn": 18, "03_train_gan-wgan-sn-gp": 19,
-              "03_train_gan-r3gan": 20, "03_train_gan-dcgan": 19, "04_evaluate-vaes": 94, "04_evaluate-gans": 52,
-              "06_validate_metrics": 63, "05_diversity_saturation": 36, "07_latent_sliders": 16,
-              "08_controlled_generation": 46},
+    "smoke": {"00_tour": 13, "01_train_classifier": 17, "02_train_vae-plain": 13, "02_train_vae-conditional": 14,
+              "02_train_vae-perceptual": 15, "03_train_gan-acgan": 14, "03_train_gan-wgan-clip": 16,
+              "03_train_gan-wgan-gp": 18, "03_train_gan-wgan-sn": 12, "03_train_gan-wgan-sn-gp": 11,
+              "03_train_gan-r3gan": 17, "03_train_gan-dcgan": 17, "04_evaluate-vaes": 59, "04_evaluate-gans": 54,
+              "06_validate_metrics": 37, "05_diversity_saturation": 25, "07_latent_sliders": 14,
+              "08_controlled_generation": 29},
     "quick": {},
     "paper": {},
 }
 RECORDED_HOW: dict[str, str] = {
-    "smoke": "the smoke preset's timings measured with 2 jobs side by side on a busy 2-core CPU",
+    "smoke": "the smoke preset's timings measured with 2 jobs side by side on a busy 2-core CPU (load about 5)",
 }
 
 
