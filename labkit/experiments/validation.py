@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import warnings
 from dataclasses import replace
 from functools import partial
 from typing import Callable, Mapping, Sequence
@@ -100,8 +101,19 @@ def degradation_study(train: ImageDataset, test: ImageDataset, space: EvalSpace,
         if ex is None:
             return evaluate(models, test, space, settings, metrics)
         calls = (({name: make}, test, space, settings, metrics) for name, make in models.items())
-        per_set = dict(run_all(evaluate, calls, ex))
-    return [r for i in range(len(models)) for r in per_set[i]]
+        per_set = dict(run_all(_evaluate_set, calls, ex))
+    for i in range(len(models)):  # a worker's warnings are shown here, as a serial run shows them
+        for message, category in per_set[i][1]:
+            warnings.warn(message, category, stacklevel=2)
+    return [r for i in range(len(models)) for r in per_set[i][0]]
+
+
+def _evaluate_set(*args) -> tuple[list[MetricRecord], list[tuple[str, type]]]:
+    """`evaluate` as one task: its records, and the warnings it raised (which would stay in a worker's log)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        records = evaluate(*args)
+    return records, [(str(w.message), w.category) for w in caught]
 
 
 def relative_change(table: pd.DataFrame, metrics: Sequence[str], baseline: str = "clean") -> pd.DataFrame:

@@ -130,11 +130,15 @@ def test_sweep_points_on_the_cluster_give_the_records_of_a_serial_sweep(local2, 
 
     def table(**where):
         return degradation_study(digits_train, digits_test, space, protocol, n_per_class=50,
-                                 specs=[("subsample", 10), ("salt_pepper", 0.2)],
+                                 specs=[("subsample", 2), ("salt_pepper", 0.2)],
                                  metrics=("fid", "gan_test", "gan_train"), **where)
 
-    here = table()
-    assert [repr(r) for r in here] == [repr(r) for r in table(executor=local2.executor())]  # repr: NaN == NaN
+    with pytest.warns(UserWarning, match="only 20 samples") as serial_warnings:  # FID of "subsample 2/class"
+        here = table()
+    with pytest.warns(UserWarning, match="only 20 samples") as cluster_warnings:  # shown here, not in a worker's log
+        there = table(executor=local2.executor())
+    assert [repr(r) for r in here] == [repr(r) for r in there]  # repr: NaN == NaN
+    assert {str(w.message) for w in serial_warnings} == {str(w.message) for w in cluster_warnings}
     assert [r.protocol["model"] for r in here if r.metric == "gan_train"] == [
-        "clean", "subsample 10/class", "salt_pepper 20%"]
+        "clean", "subsample 2/class", "salt_pepper 20%"]
     assert len({r.value for r in here if r.metric == "gan_train"}) > 1
