@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 STUDY_PRESET ?= quick
 # independent notebooks run side by side, one core each
 STUDY_WORKERS ?= 2
+# a Dask scheduler instead (tcp://HOST:PORT or local:N), for jobs and sweep points
+STUDY_SCHEDULER ?=
 export MPLBACKEND := Agg
 
 .PHONY: setup data study test test-all lab bench clean
@@ -25,7 +27,8 @@ data:
 	fi
 
 study: setup
-	TQDM_DISABLE=1 $(BIN)/python -m labkit study --preset $(STUDY_PRESET) --workers $(STUDY_WORKERS)
+	TQDM_DISABLE=1 $(BIN)/python -m labkit study --preset $(STUDY_PRESET) \
+		$(if $(STUDY_SCHEDULER),--scheduler $(STUDY_SCHEDULER),--workers $(STUDY_WORKERS))
 
 test: setup
 	OMP_NUM_THREADS=1 TQDM_DISABLE=1 LABKIT_OFFLINE=1 $(BIN)/python -m pytest -q

@@ -1,12 +1,14 @@
 """Command line (also `python -m labkit`):
 
-- `labkit study [--preset quick] [--only NN] [--force] [--workers N] ...`: the notebook sequence and its report;
+- `labkit study [--preset quick] [--only NN] [--force] [--workers N | --scheduler S] [--quiet] ...`: the notebook
+  sequence and its report;
 - `labkit evaluate SAMPLES... --reference REF [--train TRAIN] [--out DIR] [--extractor NAME]`: any models or
   sample sets judged against a real set, with the four verdicts.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 
@@ -17,8 +19,10 @@ def share_cores(workers: int, environ=os.environ, cpus: int | None = None) -> No
     N jobs each running all-core torch threads would oversubscribe the machine. A value the user set is kept;
     an empty one counts as unset (OpenMP rejects it and falls back to every core).
     """
-    if workers > 1 and not environ.get("OMP_NUM_THREADS", "").strip():
-        environ["OMP_NUM_THREADS"] = str(max(1, (cpus or os.cpu_count() or 1) // workers))
+    from .core.cluster import core_share
+
+    if workers > 1:
+        environ["OMP_NUM_THREADS"] = str(core_share(workers, environ, cpus))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("-p", "--set", action="append", default=[], metavar="NB.PARAM=VALUE",
                     help="override one parameter, the value parsed as YAML (repeatable)")
     st.add_argument("--cell-timeout", type=int, default=None, help="seconds a cell may run before it counts as failed")
+    st.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT | local:N",
+                    help="run jobs, and the sweeps' points, on a Dask cluster: an existing scheduler, or N local "
+                         "workers on 127.0.0.1 (its workers must share the study folder and the environment)")
+    st.add_argument("-q", "--quiet", action="store_true", help="print only failures and where the study is written")
     ev = sub.add_parser("evaluate", help="judge models or sample sets against a real set: numbers and a diagnosis",
                         description="Judge models or sample sets against a real set: is each blurry, unrealistic, "
                                     "short of diversity, or copying its training set? Writes report.html, report.md "
@@ -88,6 +96,15 @@ def study(args, st) -> int:
     """`labkit study`: validate every parameter, run the jobs, write the report."""
     import concurrent.futures as cf
 
+    if args.scheduler and args.workers > 1:
+        st.error("give --workers N (a local process pool) or --scheduler (a Dask cluster), not both")
+    if args.scheduler:
+        from .core.cluster import parse_scheduler
+        try:
+            parse_scheduler(args.scheduler)
+        except ValueError as e:
+            st.error(str(e))
+
     from .core import paths
     from .study.params import ParameterError, merge_overrides, read_params_file
     from .study.runner import Study, StudyFailed
@@ -100,28 +117,53 @@ def study(args, st) -> int:
     except (ParameterError, FileNotFoundError) as e:
         st.error(str(e))  # exit code 2, nothing run
 
-    def say(event, job, status):
-        if event == "start":
-            print(f"[labkit] {job.id}: running", flush=True)
-        elif event == "skip":
-            print(f"[labkit] {job.id}: unchanged, skipped", flush=True)
-        else:
-            print(f"[labkit] {job.id}: {status['state']} in {status['wall_s']:.0f} s", flush=True)
-
-    share_cores(args.workers)
-    executor = cf.ProcessPoolExecutor(args.workers) if args.workers > 1 else None
     try:
-        study.run(only=args.only, force=args.force, executor=executor, on_event=say, max_parallel=args.workers)
-    except StudyFailed as e:
+        with _executor(args, study) as (executor, slots, where):
+            console = _console(study, args, slots)
+            console.header(where)
+            try:
+                study.run(only=args.only, force=args.force, executor=executor, on_event=console, max_parallel=slots)
+            finally:
+                args.quiet or print(console.summary(), flush=True)
+    except (StudyFailed, ConnectionError) as e:
         print(f"[labkit] {e}", file=sys.stderr)
         return 1
-    finally:
-        if executor:
-            executor.shutdown()
     from .study.report import write_report
     html, _ = write_report(study.dir)
     print(f"[labkit] study written to {study.dir}; report: {html}")
     return 0
+
+
+@contextlib.contextmanager
+def _executor(args, study):
+    """(executor or None, jobs at once, where they run) for --workers or --scheduler."""
+    if args.scheduler:
+        from .core.cluster import connect
+
+        with connect(args.scheduler) as cluster:
+            study.scheduler = cluster.address  # the sweep notebooks send their points there too
+            yield cluster.executor(), cluster.slots(), cluster.description
+        return
+    share_cores(args.workers)
+    if args.workers <= 1:
+        yield None, 1, "this machine, one job at a time"
+        return
+    import concurrent.futures as cf
+
+    with cf.ProcessPoolExecutor(args.workers) as pool:
+        yield pool, args.workers, f"{args.workers} local processes"
+
+
+def _console(study, args, slots):
+    from functools import partial
+
+    from .study.console import StudyConsole
+    from .study.timings import expected_seconds, jobs_to_run
+
+    jobs = study.jobs(args.only)
+    return StudyConsole(study.preset, jobs, jobs_to_run(jobs, study.is_done, args.force),
+                        expected_seconds(study.preset, study.dir, jobs), slots,
+                        write=partial(print, flush=True), quiet=args.quiet)
 
 
 if __name__ == "__main__":

@@ -23,12 +23,29 @@ def kill_child_when_running(cmd: list[str], status_file, timeout_s: float, **pop
     A real kill, as a crash or an out-of-memory killer would do it: nothing gets to clean up.
     """
     child = subprocess.Popen(cmd, start_new_session=True, **popen_kwargs)
-    deadline = time.time() + timeout_s
-    while not (status_file.exists() and json.loads(status_file.read_text())["state"] == "running"):
-        assert time.time() < deadline and child.poll() is None, f"the child never reached {status_file.parent.name}"
-        time.sleep(0.5)
+    wait_until_running(status_file, timeout_s, child)
     os.killpg(child.pid, signal.SIGKILL)
     child.wait()
+
+
+def wait_until_running(status_file, timeout_s: float = 300, child=None) -> dict:
+    """The job's status once its status.json says running (fails after `timeout_s`, or when `child` exits)."""
+    deadline = time.time() + timeout_s
+    while not (status_file.exists() and (status := json.loads(status_file.read_text()))["state"] == "running"):
+        assert time.time() < deadline and (child is None or child.poll() is None), \
+            f"{status_file.parent.name} never started"
+        time.sleep(0.2)
+    return status
+
+
+def kill_worker(pid: int) -> None:
+    """SIGKILL a Dask worker process by its pid; its notebook kernels must end with it, so none writes later."""
+    import psutil
+
+    kernels = psutil.Process(pid).children(recursive=True)
+    os.kill(pid, signal.SIGKILL)
+    _, alive = psutil.wait_procs(kernels, timeout=30)
+    assert not alive, f"kernels {alive} outlived their killed worker"
 
 
 def synthetic_report(root: Path) -> Path:

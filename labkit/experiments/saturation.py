@@ -6,13 +6,15 @@ for a fixed step budget, and scores it on the real test set. The generated curve
 curve tells how many real images per class a model's samples are worth (`effective_size`).
 
 Points are independent and deterministic (single-threaded by default, seeded), so they run on any
-`concurrent.futures.Executor` (a local process pool, Dask's or submitit's) with identical results;
+`concurrent.futures.Executor` (a local process pool, a Dask cluster named by `scheduler`, submitit's) with
+identical results;
 finished points are kept in a JSON-lines file and skipped on rerun. `train_point` is top-level and
 receives only the tensors it needs (the subset and the test set), so pickling stays small.
 """
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import json
 import multiprocessing
 import os
@@ -26,6 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..core.cluster import executor_for, run_all
 from ..core.record import MetricRecord, tagged
 from ..core.runtime import atomic_write_text, progress_bar
 from ..data.dataset import ImageDataset, balanced_indices
@@ -172,7 +175,7 @@ def saturation_curves(pools: Mapping[str, ImageDataset], test: ImageDataset,
                       sizes: Mapping[str, Sequence[int]] | Sequence[int], *, seeds: int | Sequence[int] = 3,
                       settings: SaturationSettings = SaturationSettings(), executor: cf.Executor | None = None,
                       workers: int | None = 1, path: str | Path | None = None, max_in_flight: int | None = None,
-                      progress: bool | None = None) -> pd.DataFrame:
+                      progress: bool | None = None, scheduler: str = "") -> pd.DataFrame:
     """Accuracy on `test` of classifiers trained on n images per class of each pool, for every size and seed.
 
     Args:
@@ -182,9 +185,10 @@ def saturation_curves(pools: Mapping[str, ImageDataset], test: ImageDataset,
         sizes: images per class, one grid for all pools or one per pool name.
         seeds: number of seeds (0, 1, ...) or the seeds; a seed picks the subset and the classifier init.
         settings: the training protocol of a point (`SaturationSettings`).
-        executor: any `concurrent.futures.Executor`; None: a local process pool of `workers` processes
-            (spawned, one torch thread each), or in this process when `workers` is 1.
+        executor: any `concurrent.futures.Executor`; None: the Dask cluster `scheduler` names, else a local
+            process pool of `workers` processes (spawned, one torch thread each), or this process when `workers` is 1.
         workers: size of the local pool (None: the CPU count).
+        scheduler: `tcp://HOST:PORT` or `local:N` (see `labkit.core.cluster`); "": no cluster.
         path: JSON-lines file of finished points (e.g. `<run>/saturation.jsonl`): points already there are
             skipped, each new one is added as it finishes (atomic rewrite).
         max_in_flight: points submitted at once (bounds the memory of their subsets held for sending);
@@ -201,24 +205,23 @@ def saturation_curves(pools: Mapping[str, ImageDataset], test: ImageDataset,
     todo = [p for p in points if p.key() not in done]
     todo.sort(key=lambda p: (p.seed, -p.n_per_class))  # seed by seed (a partial run covers every size), longest first
     workers = workers or os.cpu_count() or 1
-    own = None
-    if executor is None and workers > 1 and todo:
-        own = executor = cf.ProcessPoolExecutor(max_workers=min(workers, len(todo)),
-                                                mp_context=multiprocessing.get_context("spawn"))
     records = list(stored)
     bar = progress_bar(total=len(todo), progress=progress, desc="saturation points")
     targets = {c: p.targets() for c, p in pools.items()}
-    try:
-        in_flight = max_in_flight or (2 * workers if own is not None else 16)
-        for record in _run(todo, pools, targets, test, settings, executor, in_flight):
+    with contextlib.ExitStack() as stack:
+        stack.callback(bar.close)
+        if executor is None and todo and scheduler:
+            executor = stack.enter_context(executor_for(scheduler))
+        elif executor is None and todo and workers > 1:
+            executor = stack.enter_context(cf.ProcessPoolExecutor(
+                max_workers=min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn")))
+            max_in_flight = max_in_flight or 2 * workers
+        calls = (_arguments(p, pools, targets, test, settings) for p in todo)
+        for _, record in run_all(train_point, calls, executor, max_in_flight or 16):
             records.append(record)
             if path:
                 _write_records(path, records)
             bar.update(1)
-    finally:
-        bar.close()
-        if own is not None:
-            own.shutdown()
     wanted = {p.key() for p in points}
     mine = [r for r in records if r["key"] in wanted]
     df = pd.DataFrame(mine).sort_values(["curve", "n_per_class", "seed"]).reset_index(drop=True)
@@ -230,21 +233,6 @@ def _arguments(p: SaturationPoint, pools, targets, test, settings):
     pool = pools[p.curve]
     idx = torch.as_tensor(balanced_indices(pool.labels, p.n_per_class, pool.num_classes, p.seed))
     return p, pool.images[idx], targets[p.curve][idx], test.images, test.labels, settings
-
-
-def _run(todo, pools, targets, test, settings, executor, max_in_flight):
-    """Yield records as points finish: in this process, or on `executor` with a bounded number in flight."""
-    if executor is None:
-        for p in todo:
-            yield train_point(*_arguments(p, pools, targets, test, settings))
-        return
-    pending, queue = set(), list(todo)
-    while queue or pending:
-        while queue and len(pending) < max_in_flight:
-            pending.add(executor.submit(train_point, *_arguments(queue.pop(0), pools, targets, test, settings)))
-        finished, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-        for f in finished:
-            yield f.result()
 
 
 def summarize(records: pd.DataFrame) -> pd.DataFrame:

@@ -9,7 +9,11 @@ The memorisation check (nearest real neighbours of generated images) is in `labk
 """
 from __future__ import annotations
 
+import concurrent.futures as cf
+import contextlib
+import warnings
 from dataclasses import replace
+from functools import partial
 from typing import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -19,6 +23,7 @@ import seaborn as sns
 import torch
 import torch.nn as nn
 
+from ..core.cluster import executor_for, run_all
 from ..core.record import MetricRecord, records_table
 from ..data.dataset import ImageDataset, balanced_indices, balanced_subset
 from ..data.degrade import degrade
@@ -62,29 +67,53 @@ def degradation_models(train: ImageDataset, specs: Sequence[tuple[str, float]] =
         n_per_class: images per class of the clean and noise-degraded sets (a seeded balanced subset of
             `train` per seed; None: all of it).
     """
-    def base(seed: int) -> ImageDataset:
-        return train if n_per_class is None else balanced_subset(train, n_per_class, seed)
-
-    models = {"clean": base}
+    models = {"clean": partial(_degraded, train, "clean", 0.0, n_per_class)}
     for kind, level in specs:
-        if kind == "subsample":
-            models[degradation_name(kind, level)] = lambda s, lv=level: degrade(train, "subsample", lv, s)
-        else:
-            models[degradation_name(kind, level)] = lambda s, k=kind, lv=level: degrade(base(s), k, lv, s)
+        models[degradation_name(kind, level)] = partial(_degraded, train, kind, level, n_per_class)
     return models
+
+
+def _degraded(train: ImageDataset, kind: str, level: float, n_per_class: int | None, seed: int) -> ImageDataset:
+    """One degraded set (top-level, so that a process pool or a cluster can receive its factory)."""
+    if kind == "subsample":
+        return degrade(train, "subsample", level, seed)
+    base = train if n_per_class is None else balanced_subset(train, n_per_class, seed)
+    return base if kind == "clean" else degrade(base, kind, level, seed)
 
 
 def degradation_study(train: ImageDataset, test: ImageDataset, space: EvalSpace, settings: EvalSettings, *,
                       specs: Sequence[tuple[str, float]] = DEFAULT_DEGRADATIONS, n_per_class: int | None = 1000,
-                      metrics: tuple[str, ...] = DEGRADATION_METRICS) -> list[MetricRecord]:
+                      metrics: tuple[str, ...] = DEGRADATION_METRICS, executor: cf.Executor | None = None,
+                      scheduler: str = "") -> list[MetricRecord]:
     """The metric suite on degraded copies of the real training set; records per degradation (`model` field).
 
     GAN-test is the real-trained classifier's accuracy on the degraded images with their true labels;
     GAN-train trains a fresh classifier on them (`settings.gan_train`, as everywhere) and tests on `test`.
     Repeat r uses seed `settings.seed + r` for the subset, the noise and the classifier.
+
+    The degraded sets are independent points: each is evaluated as one task on `executor`, else on the Dask
+    cluster `scheduler` names (`tcp://HOST:PORT` or `local:N`, see `labkit.core.cluster`), else all here; the
+    records, and their order, are the same wherever they run.
     """
     models = degradation_models(train, specs, n_per_class=n_per_class)
-    return evaluate(models, test, space, replace(settings, n_fake=None, gan_test_mode=True), metrics)
+    settings = replace(settings, n_fake=None, gan_test_mode=True)
+    with executor_for(scheduler) if executor is None else contextlib.nullcontext(executor) as ex:
+        if ex is None:
+            return evaluate(models, test, space, settings, metrics)
+        calls = (({name: make}, test, space, settings, metrics) for name, make in models.items())
+        per_set = dict(run_all(_evaluate_set, calls, ex))
+    for i in range(len(models)):  # a worker's warnings are shown here, as a serial run shows them
+        for message, category in per_set[i][1]:
+            warnings.warn(message, category, stacklevel=2)
+    return [r for i in range(len(models)) for r in per_set[i][0]]
+
+
+def _evaluate_set(*args) -> tuple[list[MetricRecord], list[tuple[str, type]]]:
+    """`evaluate` as one task: its records, and the warnings it raised (which would stay in a worker's log)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        records = evaluate(*args)
+    return records, [(str(w.message), w.category) for w in caught]
 
 
 def relative_change(table: pd.DataFrame, metrics: Sequence[str], baseline: str = "clean") -> pd.DataFrame:

@@ -8,7 +8,7 @@ import pytest
 from labkit.core import runs
 from labkit.study import runner as study
 from labkit.study.report import write_report
-from tests.helpers import kill_child_when_running
+from tests.helpers import kill_child_when_running, kill_worker, wait_until_running
 
 pytestmark = pytest.mark.notebooks
 
@@ -129,3 +129,37 @@ def test_killed_smoke_study_resumes_with_the_same_records(smoke_study, tmp_path)
     assert set(ids[:ids.index("04_evaluate-vaes")]) <= skipped  # everything the plan runs before it
     assert ("start", "04_evaluate-vaes") in events
     assert _stable_records(tmp_path / "killed") == _stable_records(reference.dir)
+
+
+def test_smoke_study_on_a_local_dask_cluster_survives_a_killed_worker_with_the_same_records(smoke_study, tmp_path):
+    """`labkit study --scheduler local:2` (2 workers on loopback): SIGKILL the worker running 04's Table 1 by its pid;
+    the study reports that job lost and stops; the rerun skips what is done, redoes the rest and ends with the
+    records of the local process pool's run (clock readings aside). Both consoles: a line per job start and end
+    with [k/N], no kernel noise, a summary."""
+    import re
+    import subprocess
+    import sys
+
+    reference, _ = smoke_study
+    cmd = [sys.executable, "-m", "labkit", "study", "--preset", "smoke", "--name", "dask", "--root", str(tmp_path),
+           "--scheduler", "local:2", "--cell-timeout", "600"]
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    running = wait_until_running(tmp_path / "dask/04_evaluate-vaes/status.json", timeout_s=900, child=first)
+    kill_worker(running["pid"])
+    out, err = first.communicate(timeout=900)
+    assert first.returncode == 1, err[-3000:]
+    assert re.search(r"notebook 04_evaluate-vaes was lost: the worker running it \(host \S+, pid \d+\) died mid-job", err)
+    assert re.search(r"\] LOST 04_evaluate-vaes after \d+:\d\d: the worker running it", out)
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert _stable_records(tmp_path / "dask") == _stable_records(reference.dir)
+
+    n = len(reference.jobs())
+    done_before = {m for m in re.findall(rf"\[\s*\d+/{n}\] done  (\S+)", out)}
+    skipped = set(re.findall(rf"\[\s*\d+/{n}\] skip  (\S+)", rerun.stdout))
+    redone = re.findall(rf"\[\s*\d+/{n}\] start (\S+)", rerun.stdout)
+    assert skipped == done_before and "04_evaluate-vaes" in redone and len(skipped) + len(redone) == n
+    assert len(re.findall(rf"\[\s*\d+/{n}\] done  ", rerun.stdout)) == len(redone)
+    assert f"{n} jobs: {len(redone)} succeeded, {len(skipped)} unchanged" in rerun.stdout
+    for console in (out + err, rerun.stdout + rerun.stderr):  # the kernels' and Dask's logs stay out of it
+        assert not re.search(r"IPKernelApp|KeyboardInterrupt|distributed\.\w+ - ", console), console[-3000:]

@@ -112,7 +112,7 @@ def test_parallel_executor_gives_the_same_records(mini):
     assert [v[1:] for v in _values(serial.dir)] == [v[1:] for v in _values(par.dir)]
 
 
-def _fake_execute(job_dir, notebook, params, fingerprint, preset, cell_timeout):
+def _fake_execute(job_dir, notebook, params, fingerprint, preset, cell_timeout, attempt=""):
     """execute_job without papermill: sleeps, fails when asked, records the artefact later jobs read."""
     time.sleep(params.get("sleep_s", 0.0))
     status = {"notebook": notebook, "parameters": params, "fingerprint": fingerprint, "wall_s": 0.0,
