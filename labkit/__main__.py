@@ -94,8 +94,6 @@ def evaluate(args, parser) -> int:
 
 def study(args, st) -> int:
     """`labkit study`: validate every parameter, run the jobs, write the report."""
-    import concurrent.futures as cf
-
     if args.scheduler and args.workers > 1:
         st.error("give --workers N (a local process pool) or --scheduler (a Dask cluster), not both")
     if args.scheduler:
