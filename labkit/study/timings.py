@@ -15,20 +15,28 @@ from typing import Callable, Mapping, Sequence
 from .plan import Job
 
 # preset -> job id -> seconds (`recorded_from` a measured study folder); `RECORDED_HOW` says how they were measured.
-# quick and paper have no complete measured run with per-job timings yet: their estimates start unknown, and
-# come from the study folder's own earlier runs on a rerun.
+# paper has no complete measured run with per-job timings yet: its estimate starts unknown, and comes from the
+# study folder's own earlier runs on a rerun.
 RECORDED: dict[str, dict[str, float]] = {
     "smoke": {"00_tour": 13, "01_train_classifier": 17, "02_train_vae-plain": 13, "02_train_vae-conditional": 14,
               "02_train_vae-perceptual": 15, "03_train_gan-acgan": 14, "03_train_gan-wgan-clip": 16,
               "03_train_gan-wgan-gp": 18, "03_train_gan-wgan-sn": 12, "03_train_gan-wgan-sn-gp": 11,
               "03_train_gan-r3gan": 17, "03_train_gan-dcgan": 17, "04_evaluate-vaes": 59, "04_evaluate-gans": 54,
               "06_validate_metrics": 37, "05_diversity_saturation": 25, "07_latent_sliders": 14,
-              "08_controlled_generation": 29},
-    "quick": {},
+              "08_controlled_generation": 29, "09_evaluate_your_model": 60},
+    "quick": {"00_tour": 19, "01_train_classifier": 220, "02_train_vae-plain": 194, "02_train_vae-conditional": 165,
+              "02_train_vae-perceptual": 189, "03_train_gan-acgan": 226, "03_train_gan-wgan-clip": 271,
+              "03_train_gan-wgan-gp": 257, "03_train_gan-wgan-sn": 108, "03_train_gan-wgan-sn-gp": 169,
+              "03_train_gan-r3gan": 215, "03_train_gan-dcgan": 136, "04_evaluate-vaes": 625, "04_evaluate-gans": 121,
+              "06_validate_metrics": 397, "05_diversity_saturation": 197, "07_latent_sliders": 24,
+              "08_controlled_generation": 42, "09_evaluate_your_model": 98},
     "paper": {},
 }
 RECORDED_HOW: dict[str, str] = {
-    "smoke": "the smoke preset's timings measured with 2 jobs side by side on a busy 2-core CPU (load about 5)",
+    "smoke": "the smoke preset's timings measured with 2 jobs side by side on a busy 2-core CPU (load about 5); "
+             "09 measured alone",
+    "quick": "a complete quick study, 2 jobs side by side on a shared 2-core CPU (load 2-6), before bf16 training; "
+             "09 rerun alone",
 }
 
 
