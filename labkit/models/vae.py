@@ -241,13 +241,20 @@ class VAE(nn.Module):
         return 0.5 * (torch.sigmoid(logits) - x).pow(2).flatten(1).sum(1)
 
     def perceptual_distance(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
-        """Σ_l w_l · ½ ||φ_l(x) − φ_l(x̂)||² per image (B,), φ_l the frozen classifier's conv blocks."""
-        with torch.no_grad():
-            real = self.perceptual_net.activations(x)
-        fake = self.perceptual_net.activations(x_hat)
-        total = x.new_zeros(len(x))
-        for layer, w in zip(self.cfg.perceptual_layers, self.cfg.perceptual_weights):
-            total = total + w * 0.5 * (fake[layer] - real[layer]).pow(2).flatten(1).sum(1)
+        """Σ_l w_l · ½ ||φ_l(x) − φ_l(x̂)||² per image (B,), φ_l the frozen classifier's conv blocks.
+
+        Always in fp32, also inside a bf16 training step: the term is the difference of two nearly equal
+        activations, below bf16's resolution (8 bits), and in bf16 it trained a visibly worse VAE (quick preset:
+        reconstruction MSE 0.072 against 0.023 in fp32).
+        """
+        with torch.autocast(x.device.type, enabled=False):
+            x, x_hat = x.float(), x_hat.float()
+            with torch.no_grad():
+                real = self.perceptual_net.activations(x)
+            fake = self.perceptual_net.activations(x_hat)
+            total = x.new_zeros(len(x))
+            for layer, w in zip(self.cfg.perceptual_layers, self.cfg.perceptual_weights):
+                total = total + w * 0.5 * (fake[layer] - real[layer]).pow(2).flatten(1).sum(1)
         return total
 
     def loss(self, x: torch.Tensor, labels: torch.Tensor | None = None,

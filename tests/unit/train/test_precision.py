@@ -58,3 +58,17 @@ def test_fp32_step_matches_bf16_step_closely():
 def test_bad_precision_is_refused():
     with pytest.raises(ValueError, match="precision must be one of"):
         GANTraining(precision="fp16")
+
+
+def test_perceptual_term_is_fp32_inside_a_bf16_step():
+    """The perceptual term differences nearly equal activations: under bf16 it must equal the fp32 value."""
+    from labkit.models.classifier import Classifier, ClassifierConfig
+    torch.manual_seed(0)
+    clf = Classifier(ClassifierConfig())
+    vae = build_vae(variant_config("perceptual", classifier=clf), classifier=clf)
+    x = BATCH[0].float() / 255
+    x_hat = (x + 0.01 * torch.randn_like(x)).clamp(0, 1)
+    exact = vae.perceptual_distance(x, x_hat)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = vae.perceptual_distance(x, x_hat)
+    assert mixed.dtype == torch.float32 and torch.allclose(mixed, exact, rtol=1e-5)
