@@ -244,8 +244,8 @@ class VAE(nn.Module):
         """Σ_l w_l · ½ ||φ_l(x) − φ_l(x̂)||² per image (B,), φ_l the frozen classifier's conv blocks.
 
         Always in fp32, also inside a bf16 training step: the term is the difference of two nearly equal
-        activations, below bf16's resolution (8 bits), and in bf16 it trained a visibly worse VAE (quick preset:
-        reconstruction MSE 0.072 against 0.023 in fp32).
+        activations, which bf16 (8 bits of mantissa) rounds away. (Two epochs on Fashion-MNIST trained to the
+        same reconstruction error either way, so this is about exactness, not a measured gain.)
         """
         with torch.autocast(x.device.type, enabled=False):
             x, x_hat = x.float(), x_hat.float()
