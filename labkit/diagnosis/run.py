@@ -59,6 +59,13 @@ class EvaluateSettings:
     cache_dir: str | None = None
     progress: bool | None = None
 
+    @classmethod
+    def from_params(cls, p) -> EvaluateSettings:
+        """From notebook 09's parameters (the CLI's options; empty strings and 0 mean "not given")."""
+        return cls(reference=p.reference, train=p.train or None, extractor=p.extractor,
+                   extractor_weights=p.extractor_weights or None, classifier=p.classifier_path or None, n=p.n,
+                   n_train=p.n_train or None, bootstrap=p.bootstrap, seed=p.seed, device=p.device)
+
     def __post_init__(self):
         if self.extractor not in EXTRACTORS:
             raise ValueError(f"unknown extractor {self.extractor!r}; choose one of {EXTRACTORS}")
