@@ -23,7 +23,6 @@ HEADLINE = {"lap_ratio": "LAP ÷ real", "density": "density", "coverage": "cover
             "recall": "recall", "fd": "FD ({space})", "confidence": "classifier confidence",
             "is_classifier": "IS (classifier)", "ct": "C_T", "nn_share_close": "share closer than held-out 1%",
             "gan_test": "GAN-test (labelled samples)"}
-ICONS = {"yes": "yes", "no": "no", "unclear": "unclear"}
 
 
 def _g(x) -> str:
