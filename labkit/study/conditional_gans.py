@@ -77,7 +77,7 @@ def reading(records: pd.DataFrame) -> str:
                  f"{_f(w['gan_train'])}, recall {_f(w.get('recall'))}): the paper reads a high GAN-test beside a low "
                  "GAN-train (its PixelCNN++ on CIFAR-100, SNGAN on ImageNet) as samples that are recognisable but "
                  "narrow, short of diversity rather than of quality. ")
-    return text + f"Unconditional GANs have neither column: {UNCONDITIONAL_REASON}."
+    return text + f"Unconditional GANs have neither column because {UNCONDITIONAL_REASON}."
 
 
 def _fid_label(records: pd.DataFrame) -> str:
@@ -88,11 +88,11 @@ def _fid_label(records: pd.DataFrame) -> str:
 
 
 def _order(values: dict[str, dict[str, float]], metric: str, higher: bool) -> str:
-    """'a (0.9) > b (0.8) = c (0.8)': best first, ties shown as ties."""
+    """'a (0.9), b (0.8) = c (0.8)': best first, ties shown as ties."""
     ranked = sorted(values, key=lambda m: values[m][metric], reverse=higher)
     out = f"{ranked[0]} ({_f(values[ranked[0]][metric])})"
     for prev, m in zip(ranked, ranked[1:]):
-        out += f" {'=' if values[m][metric] == values[prev][metric] else '>'} {m} ({_f(values[m][metric])})"
+        out += f"{' =' if values[m][metric] == values[prev][metric] else ','} {m} ({_f(values[m][metric])})"
     return out
 
 
@@ -116,7 +116,7 @@ def findings(records: pd.DataFrame, see: str) -> list[tuple]:
         verdict = ("not comparable: a constant column" if any(r != r for r in rho) else
                    "holds" if min(rho) >= 0.999 else "does not hold")
         out.append(("002", "FID, GAN-train and GAN-test rank the models alike (CIFAR-10, Table 1)",
-                    f"{_fid_label(records)}: {_order(ranked, 'fid', False)}; GAN-train: {_order(ranked, 'gan_train', True)}; "
+                    f"best first, {_fid_label(records)}: {_order(ranked, 'fid', False)}; GAN-train: {_order(ranked, 'gan_train', True)}; "
                     f"GAN-test: {_order(ranked, 'gan_test', True)}", verdict, see))
     covered = {m: v for m, v in values.items() if math.isfinite(v.get("coverage", math.nan))}
     if len(covered) >= 2:

@@ -83,7 +83,7 @@ def test_findings_of_seed_002_on_the_conditional_gans(tmp_path):
     assert v["FID, GAN-train and GAN-test rank the models alike (CIFAR-10, Table 1)"] == "holds"
     assert v[narrow] == "not comparable: tied coverage"
     t = findings_table(_records(tmp_path / "same2", same)).table
-    assert "FID (C1): a (10) > b (20); GAN-train: a (0.8) > b (0.7)" in t.set_index("claim").loc[
+    assert "best first, FID (C1): a (10), b (20); GAN-train: a (0.8), b (0.7)" in t.set_index("claim").loc[
         "FID, GAN-train and GAN-test rank the models alike (CIFAR-10, Table 1)", "we measured"]
     # untrained models: every GAN-train equal, no GAN-test above it: nothing to rank, no narrow model to name
     flat = {REAL_ROW: ROWS[REAL_ROW], "a": (0.1, 0.1, 0.0, 0.002, 1.0), "b": (0.1, 0.08, 0.0, 0.001, 2.0)}
