@@ -34,8 +34,8 @@ from ..metrics.evaluate import EvalSettings, EvalSpace, Source, evaluate
 from ..metrics.ppl import PPLProtocol, perceptual_path_length
 from ..models.sampling import is_conditional
 
-CLASS_METRICS = ("gan_train", "gan_test")  # the classifier-based pair: class-conditional generators only
-GAN_METRICS = ("is", "fid", "lpips_to_real", "lpips_diversity", "prd", "prdc", "cmmd", *CLASS_METRICS)  # add "swd", "kid"
+CLASS_METRICS = ("gan_train", "gan_test")  # the classifier-based pair: conditional generators and real images only
+GAN_METRICS = ("is", "fid", "lpips_to_real", "lpips_diversity", "prd", "prdc", "cmmd", *CLASS_METRICS)  # + "swd", "kid"
 REAL_ROW = "real images"
 UNCONDITIONAL_REASON = ("an unconditional generator has no labels of its own: GAN-test against C1's labels of its "
                         "samples is about 1 by construction, and GAN-train on them measures C1's labelling as much as "

@@ -16,6 +16,7 @@ import pandas as pd
 from ..experiments.gan_table import CLASS_METRICS, REAL_ROW, UNCONDITIONAL_REASON
 from ..experiments.second_opinion import rank_correlation
 from ..metrics import names
+
 SHOWN = ("gan_train", "gan_test", "recall", "coverage", "fid")  # what the reading quotes of each model
 
 
@@ -80,11 +81,12 @@ def reading(records: pd.DataFrame) -> str:
     return text + f"Unconditional GANs have neither column because {UNCONDITIONAL_REASON}."
 
 
-def _fid_label(records: pd.DataFrame) -> str:
-    """FID's column label in the GAN table, naming its feature space ('FID (C1)')."""
+def _label(records: pd.DataFrame, metric: str) -> str:
+    """A metric's column label in the GAN table, naming its feature space ('FID (C1)')."""
     df = _gan_records(records)
-    spaces = sorted({str(v) for v in df.loc[df["metric"] == "fid", "extractor"].dropna()}) if "extractor" in df else []
-    return names.label("fid", "/".join(spaces) or None)
+    df = df[df["metric"] == metric] if not df.empty else df
+    spaces = sorted({str(v) for v in df["extractor"].dropna()}) if "extractor" in df else []
+    return names.label(metric, "/".join(spaces) or None)
 
 
 def _order(values: dict[str, dict[str, float]], metric: str, higher: bool) -> str:
@@ -116,8 +118,9 @@ def findings(records: pd.DataFrame, see: str) -> list[tuple]:
         verdict = ("not comparable: a constant column" if any(r != r for r in rho) else
                    "holds" if min(rho) >= 0.999 else "does not hold")
         out.append(("002", "FID, GAN-train and GAN-test rank the models alike (CIFAR-10, Table 1)",
-                    f"best first, {_fid_label(records)}: {_order(ranked, 'fid', False)}; GAN-train: {_order(ranked, 'gan_train', True)}; "
-                    f"GAN-test: {_order(ranked, 'gan_test', True)}", verdict, see))
+                    f"best first, {_label(records, 'fid')}: {_order(ranked, 'fid', False)}; "
+                    f"GAN-train: {_order(ranked, 'gan_train', True)}; GAN-test: {_order(ranked, 'gan_test', True)}",
+                    verdict, see))
     covered = {m: v for m, v in values.items() if math.isfinite(v.get("coverage", math.nan))}
     if len(covered) >= 2:
         widest = max(covered, key=lambda m: covered[m]["gan_test"] - covered[m]["gan_train"])
@@ -127,7 +130,7 @@ def findings(records: pd.DataFrame, see: str) -> list[tuple]:
         out.append(("002", "A high GAN-test beside a low GAN-train marks a model short of diversity (PixelCNN++, "
                            "CIFAR-100)",
                     f"widest GAN-test − GAN-train gap: {widest} ({_f(w['gan_test'])} − {_f(w['gan_train'])}); "
-                    f"lowest coverage (C1): {narrowest} ({_f(covered[narrowest]['coverage'])})",
+                    f"lowest {_label(records, 'coverage')}: {narrowest} ({_f(covered[narrowest]['coverage'])})",
                     "not comparable: no GAN-test above its GAN-train" if w["gan_test"] <= w["gan_train"] else
                     "not comparable: tied coverage" if tied else "holds" if widest == narrowest else "does not hold",
                     see))

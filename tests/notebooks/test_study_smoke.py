@@ -29,7 +29,8 @@ CHECKS = {
     "04_evaluate-vaes": {"lap_real_test": lambda v: abs(v - 0.184) < 0.01,  # the paper's 0.184 on the real test set
                          "gan_train": unit, "precision": unit, "fid": lambda v: v >= 0, "is": lambda v: 1 <= v <= 10},
     "04_evaluate-gans": {"is": lambda v: 1 <= v <= 10, "lpips_diversity": lambda v: v >= 0, "ppl": lambda v: v >= 0,
-                         "recall": unit, "diverged": flag, "swd": lambda v: v >= 0, "gan_train": unit, "gan_test": unit},
+                         "recall": unit, "diverged": flag, "swd": lambda v: v >= 0, "gan_train": unit,
+                         "gan_test": unit},
     "05_diversity_saturation": {"saturation_accuracy": unit, "plateau_accuracy": unit},
     "06_validate_metrics": {"degradation_fid": lambda v: v >= 0, "degradation_gan_test": unit,
                             "class_subset_recall": unit, "nn_share_close": unit,
