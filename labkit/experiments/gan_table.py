@@ -7,6 +7,11 @@ between random pairs of samples, higher = more diverse), perceptual path length 
 optionally, SWD; beside them the verdicts of notebook 03 (diverged, converged, reason, smallest class
 share). A generator whose samples cannot be evaluated (NaN) keeps its row, with the reason in `error`.
 
+GAN-train and GAN-test ("How good is my GAN?") are measured for class-conditional generators only, as in
+that paper: an unconditional generator has no labels of its own (see `UNCONDITIONAL_REASON`). An optional
+real-images row (real training images as many as each generated set) gives both their reference values
+under the same recipe, as the paper's tables start with real data.
+
 Choices, all in the records' protocol:
 - Samples are the generator's own distribution: unconditional ones are labelled by the evaluation
   classifier's argmax but not class-balanced (balancing by rejection would hide mode dropping);
@@ -25,28 +30,40 @@ import torch.nn as nn
 
 from ..core.record import MetricRecord, tagged
 from ..data.dataset import ImageDataset
-from ..metrics.evaluate import EvalSettings, EvalSpace, evaluate
+from ..metrics.evaluate import EvalSettings, EvalSpace, Source, evaluate
 from ..metrics.ppl import PPLProtocol, perceptual_path_length
+from ..models.sampling import is_conditional
 
-GAN_METRICS = ("is", "fid", "lpips_to_real", "lpips_diversity", "prd", "prdc", "cmmd")  # add "swd", "kid", "gan_test"
+CLASS_METRICS = ("gan_train", "gan_test")  # the classifier-based pair: conditional generators and real images only
+GAN_METRICS = ("is", "fid", "lpips_to_real", "lpips_diversity", "prd", "prdc", "cmmd", *CLASS_METRICS)  # + "swd", "kid"
+REAL_ROW = "real images"
+UNCONDITIONAL_REASON = ("an unconditional generator has no labels of its own: GAN-test against C1's labels of its "
+                        "samples is about 1 by construction, and GAN-train on them measures C1's labelling as much as "
+                        "the generator, so neither is measured for it (Shmelkov et al. compare class-conditional GANs)")
 VERDICT_METRICS = ("diverged", "converged", "min_class_share")  # notebook 03's verdicts shown beside the metrics
 
 
 def gan_table(generators: Mapping[str, nn.Module], reference: ImageDataset, space: EvalSpace,
               settings: EvalSettings = EvalSettings(), *, metrics: tuple[str, ...] = GAN_METRICS,
-              ppl: PPLProtocol | None = PPLProtocol(), verdicts: Mapping[str, Mapping[str, Any]] | None = None
-              ) -> list[MetricRecord]:
-    """Records of every generator: the suite `metrics` over `settings.repeats` generated sets, PPL (once per
-    generator, ± over paths; None leaves it out) and notebook 03's verdicts, tagged `experiment="gan_table"`.
+              ppl: PPLProtocol | None = PPLProtocol(), verdicts: Mapping[str, Mapping[str, Any]] | None = None,
+              real: Source | None = None) -> list[MetricRecord]:
+    """Records of every generator: the suite `metrics` over `settings.repeats` generated sets (`CLASS_METRICS`
+    for conditional generators only), PPL (once per generator, ± over paths; None leaves it out) and notebook
+    03's verdicts, tagged `experiment="gan_table"`.
 
     Args:
         generators: name -> generator (the protocol of `labkit.models.sampling`); names match `verdicts`' keys.
         reference: the real test set. space: the networks, its `distance` measuring LPIPS and PPL.
         verdicts: variant -> notebook 03 verdict (`labkit.train.convergence.load_verdicts`).
+        real: real training images with their true labels (a dataset or a function seed -> dataset), evaluated
+            first as the row `REAL_ROW` with every metric; None: no such row.
     """
     records: list[MetricRecord] = []
+    if real is not None:
+        records += evaluate({REAL_ROW: real}, reference, space, settings, metrics)
     for name, model in generators.items():
-        recs = evaluate({name: model}, reference, space, settings, metrics)
+        asked = metrics if is_conditional(model) else tuple(m for m in metrics if m not in CLASS_METRICS)
+        recs = evaluate({name: model}, reference, space, settings, asked)
         if ppl is not None and space.distance is not None and not any(r.metric == "error" for r in recs):
             r = perceptual_path_length(model, space.distance, **ppl.kwargs(), seed=settings.seed)
             recs.append(MetricRecord("ppl", r.value, r.std, (r.value,), {"model": name, **r.protocol(),

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..experiments.second_opinion import rank_correlation
 from ..metrics import names
+from . import conditional_gans
 from .paper_tables import PaperTable, select
 from .validation_tables import agreement
 
@@ -141,8 +142,8 @@ def prd_findings(records: pd.DataFrame) -> list[tuple]:
 
 
 def gan_findings(records: pd.DataFrame) -> list[tuple]:
-    """Seed 002: the degradation study and the forest's ranking."""
-    out = []
+    """Seed 002: the conditional GANs' GAN-train and GAN-test, the degradation study and the forest's ranking."""
+    out = conditional_gans.findings(records, GAN_TABLE)
     train, test = _values(records, "degradation", "gan_train"), _values(records, "degradation", "gan_test")
     if "clean" in train and "clean" in test:
         for kind, claim, want in (("subsample", "Subsampling lowers GAN-train, not GAN-test", "train"),

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..core.record import format_mean_std
 from ..metrics import names
+from .conditional_gans import reading
 from .legend import Paper, legend, paper_label
 
 # Table 1 of the VAE-quality paper (Leontev et al.): mean ± std as printed there, by our metric keys.
@@ -238,13 +239,14 @@ def _gan_key(name: str) -> str | None:
 
 
 def gan_table(records: pd.DataFrame) -> PaperTable | None:
-    """The GAN table: the records of experiment `gan_table`; every metric recorded there is shown."""
+    """The GAN table: the records of experiment `gan_table`; every metric recorded there is shown, with the
+    conditional GANs' GAN-train and GAN-test read as "How good is my GAN?" reads them (`conditional_gans`)."""
     return _paper_table("GAN table", records, "gan_table", PAPER_GAN, _gan_key,
                         "Our numbers, then the controlled-generation paper's beside each column that measures the same "
                         "metric ('–': variants the paper reports did not converge: weight clipping, SN alone). The "
                         "paper measured histology images with ImageNet networks, so only orderings compare. For MNIST, "
                         "'How good is my GAN?' reports SNGAN at GAN-train 99.0% and GAN-test 99.2% against a 4-layer "
-                        "CNN's 99.3% test accuracy.")
+                        "CNN's 99.3% test accuracy. " + reading(records))
 
 
 def _legend_of(records: pd.DataFrame, experiment: str, row: str, metrics: list[str] | None = None,

@@ -47,7 +47,8 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
         # step; at 2 epochs it draws every class at ≥ 5%.
         "02_train_vae": {"epochs": 5},
         "02_train_vae-perceptual": {"epochs": 2},
-        # R3GAN needs about 1750 steps to draw every class at ≥ 3%; the compared variants share its budget
+        # R3GAN needs about 1750 steps to draw every class at ≥ 3%; the compared variants share its budget.
+        # `steps` is the one budget of the three conditional GANs
         "03_train_gan": {"steps": 1500, "compare_steps": 2000},
         "04_evaluate": {"n_per_class": 300, "n_real_per_class": 300, "repeats": 2, "gan_train_steps": 100,
                         "n_small": 2000, "kid_subsets": 20, "prd_runs": 5, "gan_n_fake": 2000, "n_pairs": 1000,
@@ -83,7 +84,10 @@ SIZES: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 VAE_VARIANTS = ("plain", "conditional", "perceptual")
-GAN_MAIN = "acgan"  # class-conditional: its accuracy under C1 is GAN-test
+GAN_MAIN = "acgan"  # class-conditional: its accuracy under C1 is GAN-test; notebooks 05 and 06 use it
+# the class-conditional GANs of "How good is my GAN?" (its conditional WGAN-GP has an auxiliary classifier head,
+# as ACGAN), all trained on GAN_MAIN's budget and compared by GAN-train and GAN-test in the GAN table
+GAN_CONDITIONAL = (GAN_MAIN, "sngan-projection", "wgan-gp-acgan")
 GAN_COMPARED = ("wgan-clip", "wgan-gp", "wgan-sn", "wgan-sn-gp", "r3gan", "dcgan")
 GAN_LATENT = "r3gan"  # the unconditional generator used for latent directions and controlled generation
 
@@ -101,7 +105,7 @@ def plan(preset: str) -> list[Job]:
     s = SIZES[preset]
     clf = ("01_train_classifier", "classifier")
     vae = {v: (f"02_train_vae-{v}", "vae") for v in VAE_VARIANTS}
-    gan = {v: (f"03_train_gan-{v}", "generator") for v in (GAN_MAIN, *GAN_COMPARED)}
+    gan = {v: (f"03_train_gan-{v}", "generator") for v in (*GAN_CONDITIONAL, *GAN_COMPARED)}
     jobs = [Job("00_tour", params=s["00_tour"]), Job("01_train_classifier", params=s["01_train_classifier"])]
     for v in VAE_VARIANTS:
         params = {**s["02_train_vae"], **s.get(f"02_train_vae-{v}", {}), "variant": v}
@@ -110,9 +114,9 @@ def plan(preset: str) -> list[Job]:
     jobs.append(Job("04_evaluate", "vaes", {**s["04_evaluate"], "tables": ["table1"]},
                     inputs={"classifier_path": clf, "vae_checkpoints": vae}))
     gan_sizes = {k: v for k, v in s["03_train_gan"].items() if k != "compare_steps"}
-    for v in (GAN_MAIN, *GAN_COMPARED):
+    for v in (*GAN_CONDITIONAL, *GAN_COMPARED):
         compare_steps = s["03_train_gan"].get("compare_steps")  # one budget for every compared variant
-        steps = {"steps": compare_steps} if v != GAN_MAIN and compare_steps else {}
+        steps = {"steps": compare_steps} if v not in GAN_CONDITIONAL and compare_steps else {}
         jobs.append(Job("03_train_gan", v, {**gan_sizes, **steps, "variant": v}, inputs={"classifier_path": clf}))
     jobs.append(Job("04_evaluate", "gans", {**s["04_evaluate"], "tables": ["gans"]},
                     inputs={"classifier_path": clf, "gan_checkpoints": gan,

@@ -6,7 +6,9 @@ import re
 import pytest
 
 from labkit.core import runs
+from labkit.experiments.gan_table import REAL_ROW
 from labkit.study import runner as study
+from labkit.study.plan import GAN_COMPARED, GAN_CONDITIONAL
 from labkit.study.report import write_report
 from tests.helpers import kill_child_when_running, kill_worker, wait_until_running
 
@@ -27,7 +29,8 @@ CHECKS = {
     "04_evaluate-vaes": {"lap_real_test": lambda v: abs(v - 0.184) < 0.01,  # the paper's 0.184 on the real test set
                          "gan_train": unit, "precision": unit, "fid": lambda v: v >= 0, "is": lambda v: 1 <= v <= 10},
     "04_evaluate-gans": {"is": lambda v: 1 <= v <= 10, "lpips_diversity": lambda v: v >= 0, "ppl": lambda v: v >= 0,
-                         "recall": unit, "diverged": flag, "swd": lambda v: v >= 0},
+                         "recall": unit, "diverged": flag, "swd": lambda v: v >= 0, "gan_train": unit,
+                         "gan_test": unit},
     "05_diversity_saturation": {"saturation_accuracy": unit, "plateau_accuracy": unit},
     "06_validate_metrics": {"degradation_fid": lambda v: v >= 0, "degradation_gan_test": unit,
                             "class_subset_recall": unit, "nn_share_close": unit,
@@ -98,6 +101,21 @@ def test_report_is_written_with_tables(smoke_study):
         assert "<table" in body and all(f in body for f in figures), section
     gan_table = text[text.index(">GAN table</h2>"):]
     assert "<th>SWD</th>" in gan_table[:gan_table.index("<h2")]
+    # GAN-train and GAN-test of the three conditional GANs and of real images, as "How good is my GAN?" compares
+    # them; none for the unconditional GANs, whose reason the table's note gives
+    rows = _markdown_table(md.read_text(), "GAN table")
+    for model in (*GAN_CONDITIONAL, REAL_ROW):
+        assert all(0 <= float(rows[model][c]) <= 1 for c in ("GAN-train", "GAN-test")), model
+    assert all(rows[v]["GAN-train"] == rows[v]["GAN-test"] == "" and rows[v]["FID (C1)"] for v in GAN_COMPARED)
+    assert "Unconditional GANs have neither column" in gan_table[:gan_table.index("<h2")]
+
+
+def _markdown_table(md: str, heading: str) -> dict[str, dict[str, str]]:
+    """The first table under `## heading` of a Markdown report: first column -> {column: cell}."""
+    section = md[md.index(f"## {heading}\n"):]
+    lines = [line for line in section[:section.index("\n## ", 1)].splitlines() if line.startswith("|")]
+    header, *rows = ([c.strip() for c in line.strip("|").split("|")] for line in lines[:1] + lines[2:])
+    return {row[0]: dict(zip(header, row)) for row in rows}
 
 
 TIMING = ("wall", "seconds", "time", "per_s")  # metrics that measure the clock, not the study

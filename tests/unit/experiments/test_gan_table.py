@@ -11,6 +11,7 @@ from labkit.experiments import gan_table as gt
 from labkit.experiments import views
 from labkit.metrics import EvalSettings, EvalSpace, MetricRecord, PPLProtocol
 from labkit.train import convergence
+from labkit.train.classifier import ClassifierTraining
 
 
 class ToyGenerator(nn.Module):
@@ -141,3 +142,49 @@ def test_verdicts_round_trip(tmp_path):
     merged = convergence.load_verdicts({"acgan": path, "r3gan": other})
     assert merged["acgan"]["converged"] == 1 and merged["r3gan"]["converged"] == 0
     assert convergence.load_verdicts({}) == {}
+
+
+class ConditionalToy(nn.Module):
+    """A class-conditional 'generator' that draws real training digits of the asked class: all of them
+    (`narrow=False`) or always the first one of each class (`narrow=True`: recognisable, no diversity)."""
+
+    conditional = True
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, narrow: bool):
+        super().__init__()
+        self.cfg = SimpleNamespace(latent_dim=4, num_classes=10)
+        self.by_class = [images[labels == k][:1 if narrow else None] for k in range(10)]
+
+    @torch.no_grad()
+    def sample(self, n, generator=None, labels=None):
+        assert labels is not None and len(labels) == n  # a conditional model is always given its labels
+        pick = [int(torch.randint(len(self.by_class[k]), (1,), generator=generator)) for k in labels.tolist()]
+        return torch.stack([self.by_class[k][i] for k, i in zip(labels.tolist(), pick)])
+
+    def forward(self, z, labels):  # PPL walks z; these samples ignore it
+        return torch.stack([self.by_class[k][0] for k in labels.tolist()])
+
+
+def test_gan_train_and_gan_test_for_conditional_models_and_real_images_only(digits_train, digits_test,
+                                                                              digits_classifier):
+    images, labels = digits_train.float(), torch.as_tensor(digits_train.labels)
+    gens = {"unconditional": ToyGenerator(True), "varied": ConditionalToy(images, labels, narrow=False),
+            "narrow": ConditionalToy(images, labels, narrow=True)}
+    settings = EvalSettings(n_fake=200, repeats=1, n_pairs=20, prd_runs=1,
+                            gan_train=ClassifierTraining(steps=60, batch_size=64, lr=3e-3))
+    recs = gt.gan_table(gens, digits_test, _space(digits_classifier), settings, metrics=("fid", *gt.CLASS_METRICS),
+                        ppl=None, real=digits_train.subset(range(200)))
+    t = records_table(recs)
+    assert list(t.index) == [gt.REAL_ROW, "unconditional", "varied", "narrow"]  # real images first, as the paper's
+    for row in (gt.REAL_ROW, "varied", "narrow"):
+        assert 0 <= t.loc[row, "gan_train"] <= 1 and 0 <= t.loc[row, "gan_test"] <= 1, row
+    # an unconditional generator's labels would be C1's own: no GAN-train or GAN-test, but its other metrics
+    assert math.isnan(t.loc["unconditional", "gan_train"]) and math.isnan(t.loc["unconditional", "gan_test"])
+    assert math.isfinite(t.loc["unconditional", "fid"])
+    assert "conditional" in gt.UNCONDITIONAL_REASON
+    # the paper's reading: copies of real digits are recognisable whether varied or not (GAN-test high for
+    # both), but only the varied set teaches a classifier the real test set (GAN-train)
+    assert t.loc["narrow", "gan_test"] > 0.8 and t.loc["varied", "gan_test"] > 0.8
+    assert t.loc["varied", "gan_train"] > t.loc["narrow", "gan_train"] + 0.1
+    by = {(r.protocol["model"], r.metric): r for r in recs}
+    assert by[("narrow", "gan_train")].protocol["steps"] == 60 and by[("narrow", "gan_train")].protocol["n_fake"] == 200
