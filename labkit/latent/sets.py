@@ -73,10 +73,13 @@ def direction_sets(model: nn.Module, classifier: nn.Module, ref_z: torch.Tensor,
         ref_z, ref_labels: labelled latents (N, D), (N,) behind the class set (`Reference.z`, `.labels`).
         class_names: the classifier's class names; k: SeFa and PCA directions kept;
         n, seed: the seeded samples behind the regressions and PCA.
+    Returns:
+        the non-empty sets, in the order class, class probability, attribute, SeFa, PCA.
     """
     z, images, probs = labelled_latents(model, classifier, n, seed=seed)  # (n, D), (n, C, H, W), (n, K)
     probability = {f"p({name})": probs[:, i] for i, name in enumerate(class_names[:probs.shape[1]])}
-    return {"class": class_set(ref_z, ref_labels, class_names),
+    sets = {"class": class_set(ref_z, ref_labels, class_names),
             "class probability": regression_set(z, probability),
             "attribute": regression_set(z, measure(images, ATTRIBUTES)),
             **spectral_sets(model, z, k)}
+    return {name: dirs for name, dirs in sets.items() if dirs}  # a set whose every score was constant (warned)

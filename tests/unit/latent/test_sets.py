@@ -73,3 +73,11 @@ def test_all_directions_gives_sets_for_every_model(vae, digits_classifier, digit
         assert list(found.sets[name]) == ["class", "class probability", "attribute", "SeFa", "PCA"]
         assert len(found.sets[name]["class probability"]) == 10 and len(found.sets[name]["SeFa"]) == 2
         assert all(d.shape == (dim,) for s in found.sets[name].values() for d in s.values())
+
+
+def test_a_set_left_with_no_direction_is_dropped(vae, digits_classifier, monkeypatch):
+    monkeypatch.setattr(latent_sets, "ATTRIBUTES", {"flat": lambda images: torch.zeros(len(images))})
+    with pytest.warns(UserWarning, match="flat is 0 on all 50 samples"):
+        sets = latent_sets.direction_sets(vae, digits_classifier, torch.randn(30, 4), torch.arange(30) % 10,
+                                          class_names=[str(i) for i in range(10)], k=2, n=50)
+    assert list(sets) == ["class", "class probability", "SeFa", "PCA"]
