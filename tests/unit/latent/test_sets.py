@@ -30,6 +30,11 @@ def test_class_set_is_each_class_mean_minus_overall_mean():
     assert torch.allclose(out["class: Trouser"], unit(z[2:].mean(0) - overall))
 
 
+def test_one_class_has_no_class_direction():
+    with pytest.warns(UserWarning, match="1 class"):
+        assert latent_sets.class_set(torch.randn(5, 2), torch.full((5,), 3), [str(i) for i in range(10)]) == {}
+
+
 def test_constant_score_has_no_direction():
     z = torch.randn(50, 3, generator=torch.Generator().manual_seed(0))
     with pytest.warns(UserWarning, match="flat is 0.3 on all 50 samples: no direction"):
@@ -81,3 +86,13 @@ def test_a_set_left_with_no_direction_is_dropped(vae, digits_classifier, monkeyp
         sets = latent_sets.direction_sets(vae, digits_classifier, torch.randn(30, 4), torch.arange(30) % 10,
                                           class_names=[str(i) for i in range(10)], k=2, n=50)
     assert list(sets) == ["class", "class probability", "SeFa", "PCA"]
+
+
+@pytest.mark.filterwarnings("ignore:.*no direction for it")
+def test_conditional_generator_gets_every_set(digits_classifier):
+    from labkit.models.gan import GANConfig, Generator
+    torch.manual_seed(0)
+    gan = Generator(GANConfig(image_size=8, latent_dim=4, g_width=8, num_classes=10, conditioning="acgan")).eval()
+    sets = latent_sets.direction_sets(gan, digits_classifier, torch.randn(40, 4), torch.arange(40) % 10,
+                                      class_names=[str(i) for i in range(10)], k=2, n=60)
+    assert {"class", "class probability", "SeFa", "PCA"} <= set(sets) and len(sets["PCA"]) == 2
