@@ -26,6 +26,7 @@ from ..latent.controlled import (
     reference_set,
     success_table,
 )
+from ..latent.sets import DirectionSets, direction_sets
 from ..models.mapper import Mapper
 from ..models.sampling import is_conditional, latents
 from ..train.loop import FitResult
@@ -34,10 +35,12 @@ from ..train.mapper import MapperTraining, train_mapper
 
 @dataclass
 class Directions:
-    """Per model: the class-direction reference, every direction (name -> (D,)) and the attribute each targets."""
+    """Per model: the class-direction reference, the measured directions (name -> (D,)) and the attribute each
+    targets, and every direction kind as named sets for the sliders ({set name: {label: (D,)}})."""
     refs: dict[str, Reference]
     directions: dict[str, dict[str, torch.Tensor]]
     targets: dict[str, dict[str, str]]
+    sets: dict[str, DirectionSets]
 
 
 def _labels(model: nn.Module, n: int, cls: int) -> torch.Tensor | None:
@@ -54,11 +57,14 @@ def references(models: Mapping[str, nn.Module], classifier: nn.Module, labelled:
 
 def all_directions(models: Mapping[str, nn.Module], classifier: nn.Module, labelled: ImageDataset, *, source: int,
                    target: int, k: int, n_reference: int, n_samples: int, seed: int = 0) -> Directions:
-    """Class, attribute, SeFa and PCA directions of every model (`labkit.latent.controlled.direction_set`)."""
+    """Class, attribute, SeFa and PCA directions of every model: the measured ones
+    (`labkit.latent.controlled.direction_set`) and the slider sets (`labkit.latent.sets.direction_sets`)."""
     refs = references(models, classifier, labelled, n=n_reference, seed=seed)
-    sets = {name: direction_set(m, classifier, refs[name], source=source, target=target, k=k, n=n_samples, seed=seed,
-                                class_names=labelled.class_names) for name, m in models.items()}
-    return Directions(refs, {n: d for n, (d, _) in sets.items()}, {n: t for n, (_, t) in sets.items()})
+    measured = {name: direction_set(m, classifier, refs[name], source=source, target=target, k=k, n=n_samples,
+                                    seed=seed, class_names=labelled.class_names) for name, m in models.items()}
+    sets = {name: direction_sets(m, classifier, refs[name].z, refs[name].labels, class_names=labelled.class_names,
+                                 k=k, n=n_samples, seed=seed) for name, m in models.items()}
+    return Directions(refs, {n: d for n, (d, _) in measured.items()}, {n: t for n, (_, t) in measured.items()}, sets)
 
 
 def direction_grids(models: Mapping[str, nn.Module], found: Directions, strengths: Sequence[float], *, seed: int = 0,

@@ -1,7 +1,8 @@
 """Slider UIs for JupyterLab (ipywidgets 8): wiring only; every image comes from `labkit.ui.render`.
 
-- `latent_explorer(model, directions)`: one slider per direction, a class picker for conditional
-  models, a seed box, a reset button, and one image (grid) redrawn when a slider is released.
+- `latent_explorer(models, sets)`: dropdowns for the model and its direction set, one slider per
+  direction of the set (labels in full), a class picker for conditional models, a seed box, a reset
+  button, and one image (grid) redrawn when a slider is released.
 - `edit_comparison(model, classifier, mapper, ref)`: the same class edit done on z and in feature
   space (through the mapper), side by side.
 
@@ -10,14 +11,15 @@ and whose controls are attributes, so tests drive them by setting `.value`.
 """
 from __future__ import annotations
 
+import html
 import time
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import torch
 import torch.nn as nn
 
 from ..latent.controlled import starting_points
-from ..models.sampling import is_conditional, latents
+from ..models.sampling import is_conditional, latent_size, latents
 from .render import render_comparison, render_latent, to_png
 
 
@@ -47,37 +49,87 @@ class _Panel:
 
 
 class LatentExplorer(_Panel):
-    """Sliders over latent directions; see `latent_explorer`."""
+    """Sliders over named direction sets of several models; see `latent_explorer`."""
 
-    def __init__(self, model: nn.Module, directions: dict[str, torch.Tensor], *, n_sliders: int = 6,
-                 limit: float = 3.0, step: float = 0.1, seed: int = 0, n_images: int = 1, nrow: int | None = None,
-                 class_names: Sequence[str] | None = None, scale: int = 6):
+    def __init__(self, models: Mapping[str, nn.Module], sets: Mapping[str, Mapping[str, Mapping[str, torch.Tensor]]],
+                 *, max_sliders: int | None = None, limit: float = 3.0, step: float = 0.1, seed: int = 0,
+                 n_images: int = 1, nrow: int | None = None, class_names: Sequence[str] | None = None, scale: int = 6,
+                 label_width: str = "220px", max_height: str = "460px"):
         w = _ipw()
-        self.model, self.n_images, self.nrow, self.scale = model, n_images, nrow, scale
-        self.directions = dict(list(directions.items())[:n_sliders])
-        self.sliders = [w.FloatSlider(value=0.0, min=-limit, max=limit, step=step, description=name[:14],
-                                      continuous_update=False, readout_format=".1f") for name in self.directions]
+        self.models, self.sets = _checked(models, sets)
+        if max_sliders is not None and max_sliders < 1:
+            raise ValueError(f"max_sliders must be at least 1 (or None for every direction); got {max_sliders}")
+        self.max_sliders, self.limit, self.step, self.label_width = max_sliders, limit, step, label_width
+        self.n_images, self.nrow, self.scale, self.class_names = n_images, nrow, scale, class_names
+        first = next(iter(self.models))
+        self.model_picker = w.Dropdown(options=list(self.models), value=first, description="model")
+        self.set_picker = w.Dropdown(options=list(self.sets[first]), description="directions")
         self._common(seed)
+        self.hidden_note = w.HTML(value="")
+        self.slider_box = w.VBox(layout=w.Layout(max_height=max_height, overflow="auto"))
+        self.class_box = w.HBox()
+        self.image = w.Image(format="png", layout=w.Layout(align_self="flex-start"))  # not stretched to the sliders
+        self.model_picker.observe(self._on_model, names="value")
+        self.set_picker.observe(self._on_set, names="value")
+        self.seed.observe(self._on_seed, names="value")
+        self.reset.on_click(self._on_reset)
+        controls = w.VBox([w.HBox([self.model_picker, self.set_picker]),
+                           w.HBox([self.seed, self.reset, self.class_box]), self.hidden_note, self.slider_box,
+                           self.status])
+        self.widget = w.HBox([controls, self.image])
+        self._load_model(first)
+
+    # -- state -------------------------------------------------------------------------------------------------
+    def _load_model(self, name: str):
+        """Make `name` the current model: its latents, class picker and direction sets (keeping the set name)."""
+        w = _ipw()
+        self.model = self.models[name]
+        self._z = latents(self.model, self.n_images, seed=self.seed.value)
         self.class_picker = None
-        if is_conditional(model):
-            k = model.cfg.num_classes
-            names = list(class_names) if class_names else [str(i) for i in range(k)]
+        if is_conditional(self.model):
+            k = self.model.cfg.num_classes
+            names = list(self.class_names) if self.class_names else [str(i) for i in range(k)]
             self.class_picker = w.Dropdown(options=[(n, i) for i, n in enumerate(names[:k])], value=0,
                                            description="class")
-        self.image = w.Image(format="png")
-        self._z = latents(model, n_images, seed=seed)
+            self.class_picker.observe(self._on_change, names="value")
+        for old in self.class_box.children:
+            old.close()
+        self.class_box.children = [self.class_picker] if self.class_picker is not None else []
+        keep = self.set_picker.value
+        self.set_picker.unobserve(self._on_set, names="value")
+        self.set_picker.options = list(self.sets[name])
+        self.set_picker.value = keep if keep in self.sets[name] else self.set_picker.options[0]
+        self.set_picker.observe(self._on_set, names="value")
+        self._load_set(self.set_picker.value)
+
+    def _load_set(self, set_name: str):
+        """One slider (at 0) per direction of the current model's set `set_name`, up to `max_sliders`."""
+        w = _ipw()
+        every = self.sets[self.model_picker.value][set_name]
+        shown = list(every)[:self.max_sliders] if self.max_sliders else list(every)
+        for old in self.slider_box.children:  # the previous set's rows: close their widgets (and comms)
+            for child in old.children:
+                child.close()
+            old.close()
+        self.directions = {label: every[label] for label in shown}
+        self.sliders = [w.FloatSlider(value=0.0, min=-self.limit, max=self.limit, step=self.step, description="",
+                                      tooltip=label, continuous_update=False, readout_format=".1f")
+                        for label in shown]
+        # a wrapping HTML label beside each slider: long names stay readable in full, never cut to a fixed width
+        self.slider_labels = [w.HTML(value=_label_html(label), layout=w.Layout(width=self.label_width))
+                              for label in shown]
         for s in self.sliders:
             s.observe(self._on_change, names="value")
-        self.seed.observe(self._on_seed, names="value")
-        if self.class_picker is not None:
-            self.class_picker.observe(self._on_change, names="value")
-        self.reset.on_click(self._on_reset)
-        top = [self.seed, self.reset] + ([self.class_picker] if self.class_picker is not None else [])
-        self.widget = w.HBox([w.VBox([w.HBox(top), *self.sliders, self.status]), self.image])
+        self.slider_box.children = [w.HBox([lab, s], layout=w.Layout(align_items="center"))
+                                    for lab, s in zip(self.slider_labels, self.sliders)]
+        self.hidden = len(every) - len(shown)
+        count = f"{len(shown)} direction{'s' if len(shown) != 1 else ''} of {html.escape(set_name)}"
+        self.hidden_note.value = (f"<small>{count}; {self.hidden} more hidden (max_sliders={self.max_sliders})</small>"
+                                  if self.hidden else f"<small>{count}</small>")
         self.redraw()
 
     def values(self) -> dict[str, float]:
-        """Current slider values, direction name -> strength."""
+        """Current slider values, direction label -> strength."""
         return {name: s.value for name, s in zip(self.directions, self.sliders)}
 
     def labels(self) -> torch.Tensor | None:
@@ -92,8 +144,15 @@ class LatentExplorer(_Panel):
     def redraw(self, *_):
         self._timed(lambda: setattr(self.image, "value", to_png(self.render(), self.nrow, self.scale)))
 
+    # -- events --------------------------------------------------------------------------------------------------
     def _on_change(self, change):
         self.redraw()
+
+    def _on_model(self, change):
+        self._load_model(change["new"])
+
+    def _on_set(self, change):
+        self._load_set(change["new"])
 
     def _on_seed(self, change):
         self._z = latents(self.model, self.n_images, seed=change["new"])
@@ -111,15 +170,49 @@ class LatentExplorer(_Panel):
             self.redraw()
 
 
-def latent_explorer(model: nn.Module, directions: dict[str, torch.Tensor], **kwargs) -> LatentExplorer:
-    """Slider explorer of `model` (VAE or GAN generator) along `directions` (name -> (D,) latent vector).
+def _label_html(label: str) -> str:
+    return (f'<div title="{html.escape(label)}" style="white-space: normal; overflow-wrap: anywhere; '
+            f'line-height: 1.25; padding: 2px 0">{html.escape(label)}</div>')
+
+
+def _checked(models, sets) -> tuple[dict[str, nn.Module], dict[str, dict[str, dict[str, torch.Tensor]]]]:
+    """`models` and `sets` as dicts, after checking every model has at least one set and every set a model."""
+    models, sets = dict(models), {m: {k: dict(v) for k, v in s.items()} for m, s in sets.items()}
+    if not models:
+        raise ValueError("latent_explorer needs at least one model")
+    if unknown := sorted(set(sets) - set(models)):
+        raise ValueError(f"direction sets for {unknown}, which are not among the models {sorted(models)}")
+    if missing := [m for m in models if not sets.get(m)]:
+        raise ValueError(f"no direction set for model(s) {missing}; give each model {{set name: {{label: (D,)}}}}")
+    for m, s in sets.items():
+        for name, dirs in s.items():
+            if not dirs:
+                raise ValueError(f"direction set {name!r} of model {m!r} is empty; leave it out instead")
+            d = latent_size(models[m])
+            if bad := [label for label, v in dirs.items() if tuple(v.shape) != (d,)]:
+                raise ValueError(f"directions {bad[:3]} of set {name!r} of model {m!r} are not ({d},) latent vectors")
+    return models, sets
+
+
+def latent_explorer(models: nn.Module | Mapping[str, nn.Module], sets: Mapping, **kwargs) -> LatentExplorer:
+    """Slider explorer of one or several models (VAE or GAN generator) over named direction sets.
+
+    Dropdowns pick the model and its direction set; every direction of the set gets a slider with its
+    full label (a scrolling list when there are many).
 
     Args:
-        n_sliders: how many directions get a slider (the first ones); limit/step: slider range ±limit.
+        models: name -> model; sets: model name -> {set name: {label: (D,) latent direction}}
+            (`labkit.latent.sets.direction_sets` builds every kind). A single model with a flat
+            {label: (D,)} mapping is accepted too (one set, "directions").
+        max_sliders: at most this many sliders per set (the first ones; the panel says how many are hidden);
+            None: all. limit/step: slider range ±limit.
         seed: seed of the starting latents; n_images: images shown (a grid of `nrow` per row).
         class_names: names in the class picker of a conditional model; scale: pixels per image pixel.
+        label_width: width of the (wrapping) label column; max_height: height before the sliders scroll.
     """
-    return LatentExplorer(model, directions, **kwargs)
+    if isinstance(models, nn.Module):
+        models, sets = {"model": models}, {"model": {"directions": sets}}
+    return LatentExplorer(models, sets, **kwargs)
 
 
 class EditComparison(_Panel):
