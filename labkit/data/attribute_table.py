@@ -103,4 +103,5 @@ def load_attribute_folder(root: str | Path, split: str, size: int | None = None,
     label_attr = names.index("Male") if "Male" in names else 0
     classes = ("female", "male") if "Male" in names else (f"not {names[0]}", names[0])
     return ImageDataset(images, attrs[index, label_attr], classes, name=f"folder:{root}", split=split,
-                        attributes=attrs[index], attribute_names=names, info={"attribute_table": str(root / ATTRIBUTE_TABLE)})
+                        attributes=attrs[index], attribute_names=names,
+                        info={"attribute_table": str(root / ATTRIBUTE_TABLE)})
