@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from ..core.record import MetricRecord, tagged
 from ..data.dataset import check_images
-from ..metrics.reconstruction import mse_per_image, ssim_per_image
+from ..metrics.reconstruction import gaussian_ssim_per_image, mse_per_image, ssim_per_image
 
 # name -> (distort(x (N, C, H, W), strength (N,), noise (N, C, H, W)) -> (N, C, H, W) in [0, 1], largest strength)
 Distortion = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -91,12 +91,14 @@ def calibrate(x: torch.Tensor, distort: Distortion, high: float, target: float, 
 @dataclass
 class EqualMse:
     """Images distorted to one MSE: originals (N, C, H, W), per distortion the images, strengths (N,), MSE
-    and SSIM per image (N,), the target, and how many images were left out (target unreachable)."""
+    and SSIM per image (N,) (`ssim`: the house SSIM of notebook 02, `ssim_gaussian`: Wang et al.'s Gaussian
+    window, None for images under 11 pixels), the target, and how many images were left out (target unreachable)."""
     originals: torch.Tensor
     distorted: dict[str, torch.Tensor]
     strength: dict[str, np.ndarray]
     mse: dict[str, np.ndarray]
     ssim: dict[str, np.ndarray]
+    ssim_gaussian: dict[str, np.ndarray] | None
     target_mse: float
     dropped: int
 
@@ -105,6 +107,8 @@ class EqualMse:
         return pd.DataFrame([{"distortion": k, "strength": float(self.strength[k].mean()),
                               "mse": float(self.mse[k].mean()), "mse_std": float(self.mse[k].std()),
                               "ssim": float(self.ssim[k].mean()), "ssim_std": float(self.ssim[k].std()),
+                              **({"ssim_gaussian": float(self.ssim_gaussian[k].mean()),
+                                  "ssim_gaussian_std": float(self.ssim_gaussian[k].std())} if self.ssim_gaussian else {}),
                               "n": len(self.mse[k])} for k in self.distorted])
 
     def pair(self) -> tuple[str, str]:
@@ -131,9 +135,10 @@ def equal_mse_distortions(images: torch.Tensor, target_mse: float = PAPER_MSE, s
     strength = {k: s[keep] for k, (s, _) in found.items()}
     distorted = {k: DISTORTIONS[k][0](x, strength[k], noise).float() for k in kinds}
     x = x.float()
+    gaussian = {k: gaussian_ssim_per_image(x, d) for k, d in distorted.items()} if min(x.shape[2:]) >= 11 else None
     return EqualMse(x, distorted, {k: s.numpy() for k, s in strength.items()},
                     {k: mse_per_image(x, d) for k, d in distorted.items()},
-                    {k: ssim_per_image(x, d) for k, d in distorted.items()}, target_mse, int((~keep).sum()))
+                    {k: ssim_per_image(x, d) for k, d in distorted.items()}, gaussian, target_mse, int((~keep).sum()))
 
 
 def equal_mse_figure(result: EqualMse, n: int = 3):
@@ -155,12 +160,15 @@ def equal_mse_figure(result: EqualMse, n: int = 3):
 
 
 def equal_mse_records(result: EqualMse, **protocol) -> list[MetricRecord]:
-    """`distortion_mse` and `distortion_ssim` (mean ± std over images) per distortion, and `ssim_gap` of the pair."""
+    """`distortion_mse`, `distortion_ssim` and `distortion_ssim_gaussian` (mean ± std over images) per distortion,
+    and `ssim_gap` of the pair."""
     out = []
     for r in result.table().itertuples():
         fields = {"distortion": r.distortion, "strength": round(r.strength, 6), "n": r.n}
         out += [MetricRecord("distortion_mse", r.mse, r.mse_std, protocol=fields),
                 MetricRecord("distortion_ssim", r.ssim, r.ssim_std, protocol=fields)]
+        if result.ssim_gaussian:
+            out.append(MetricRecord("distortion_ssim_gaussian", r.ssim_gaussian, r.ssim_gaussian_std, protocol=fields))
     high, low = result.pair()
     gap = float(result.ssim[high].mean() - result.ssim[low].mean())
     out.append(MetricRecord("ssim_gap", gap, protocol={"distortion": f"{high} − {low}", "n": len(result.originals)}))

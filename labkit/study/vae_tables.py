@@ -52,13 +52,14 @@ def mse_ssim_table(records: pd.DataFrame) -> PaperTable | None:
     runs = sorted(df["run"].astype(str).unique(), key=lambda r: (not r.endswith("plain"), r))  # same images in each
     run = runs[0]
     df = df[df["run"] == run].drop_duplicates(["metric", "distortion"], keep="last")
-    rows = df[df["metric"].isin(["distortion_mse", "distortion_ssim"])]
+    rows = df[df["metric"].isin(["distortion_mse", "distortion_ssim", "distortion_ssim_gaussian"])]
     cells = {(r.distortion, r.metric): format_mean_std(r.value, r.std) for r in rows.itertuples()}
     kinds = list(dict.fromkeys(rows["distortion"]))
     strength = rows.drop_duplicates("distortion").set_index("distortion")["strength"]
     table = pd.DataFrame({"distortion": kinds, "strength": [f"{strength[k]:.3g}" for k in kinds],
                           "MSE": [cells.get((k, "distortion_mse"), "") for k in kinds],
-                          "SSIM": [cells.get((k, "distortion_ssim"), "") for k in kinds]})
+                          "SSIM": [cells.get((k, "distortion_ssim"), "") for k in kinds],
+                          "SSIM (Gaussian)": [cells.get((k, "distortion_ssim_gaussian"), "") for k in kinds]})
     first = df.iloc[0]
     ssim = rows[rows["metric"] == "distortion_ssim"].set_index("distortion")["value"]
     high, low = ssim.idxmax(), ssim.idxmin()
@@ -68,7 +69,8 @@ def mse_ssim_table(records: pd.DataFrame) -> PaperTable | None:
         "scale, SSIM from 0.99 for a mean shift to 0.66 for JPEG), that a lower MSE does not mean a more similar "
         f"image. Ours: {int(first['n'])} {first.get('dataset', '')} test images, each distorted four ways with the "
         f"strength found per image so that its MSE is {float(first['target_mse']):.4g} (144 / 255²); SSIM is "
-        "scikit-image's (7×7 window, data range 1), the reconstruction SSIM of notebook 02. At equal MSE, SSIM "
+        "scikit-image's (7×7 window, data range 1), the reconstruction SSIM of notebook 02, and beside it Wang et al.'s "
+        "Gaussian-window SSIM, the paper figure's. At equal MSE, SSIM "
         f"ranges from {ssim[high]:.3f} ({high}) to {ssim[low]:.3f} ({low}): the pair where the two measures disagree. "
         "The paper's photograph keeps SSIM near 1 under a mean shift; on images with black backgrounds "
         "(Fashion-MNIST) a shift moves SSIM's luminance term a lot, so there it need not. "
@@ -76,7 +78,9 @@ def mse_ssim_table(records: pd.DataFrame) -> PaperTable | None:
         (("strength", "mean over images of the distortion's parameter found by bisection: shift, stretch factor − 1, "
                       "noise std, or blur sigma in pixels"),
          ("MSE", "mean ± std over images of the pixel MSE (images in [0, 1]): equal by construction"),
-         ("SSIM", "mean ± std over images of SSIM to the original (1 = identical)")),
+         ("SSIM", "mean ± std over images of SSIM to the original (1 = identical), scikit-image's 7×7 uniform window"),
+         ("SSIM (Gaussian)", "the same with Wang et al.'s (2004) 11×11 Gaussian window (σ 1.5), the SSIM of the "
+                             "paper's figure; empty for images under 11 pixels")),
         (f"{run}/mse_vs_ssim.png",))
 
 

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from labkit.experiments import mse_vs_ssim as ms
-from labkit.metrics.reconstruction import mse_per_image, ssim_per_image
+from labkit.metrics.reconstruction import gaussian_ssim_per_image, mse_per_image, ssim_per_image
 
 
 def _images(n: int = 12, size: int = 24, channels: int = 1, seed: int = 0) -> torch.Tensor:
@@ -28,8 +28,10 @@ def test_every_distortion_hits_the_target_mse_and_ssim_disagrees():
         np.testing.assert_allclose(mse_per_image(x, y), 0.004, rtol=1e-5)  # per image, not only on average
         np.testing.assert_allclose(r.mse[k], mse_per_image(x, y))
         np.testing.assert_allclose(r.ssim[k], ssim_per_image(x, y))
+        np.testing.assert_allclose(r.ssim_gaussian[k], gaussian_ssim_per_image(x, y))
     table = r.table().set_index("distortion")
-    assert table.loc["contrast stretch", "ssim"] > table.loc["gaussian noise", "ssim"] + 0.1
+    for column in ("ssim", "ssim_gaussian"):  # both windows tell the structure-keeping stretch from noise
+        assert table.loc["contrast stretch", column] > table.loc["gaussian noise", column] + 0.04
     high, low = r.pair()
     assert table.loc[high, "ssim"] == table["ssim"].max() and table.loc[low, "ssim"] == table["ssim"].min()
 
@@ -92,7 +94,10 @@ def test_records_figure_and_paper_default():
     r = ms.equal_mse_distortions(_images(3))
     assert r.target_mse == pytest.approx(144 / 255 ** 2)
     records = ms.equal_mse_records(r, dataset="synthetic")
-    assert {x.metric for x in records} == {"distortion_mse", "distortion_ssim", "ssim_gap"}
+    assert {x.metric for x in records} == {"distortion_mse", "distortion_ssim", "distortion_ssim_gaussian", "ssim_gap"}
+    small = ms.equal_mse_distortions(_images(3, size=8))  # under the 11-pixel Gaussian window: that SSIM is left out
+    assert small.ssim_gaussian is None and "ssim_gaussian" not in small.table()
+    assert "distortion_ssim_gaussian" not in {x.metric for x in ms.equal_mse_records(small)}
     assert all(x.protocol["experiment"] == "mse_vs_ssim" and x.protocol["dataset"] == "synthetic" for x in records)
     gap = next(x for x in records if x.metric == "ssim_gap")
     high, low = r.pair()

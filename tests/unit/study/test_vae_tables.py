@@ -42,6 +42,7 @@ def test_mse_ssim_table_shows_one_run_with_equal_mse(tmp_path):
     t = mse_ssim_table(_study(tmp_path))
     assert list(t.table["distortion"]) == ["mean shift", "contrast stretch", "gaussian noise", "blur"]
     assert all(cell.startswith("0.003") for cell in t.table["MSE"])
+    assert all(cell and cell != s for cell, s in zip(t.table["SSIM (Gaussian)"], t.table["SSIM"]))
     assert t.figures == ("02_train_vae-plain/mse_vs_ssim.png",) and "02_train_vae-plain" in t.note
 
 
