@@ -183,6 +183,6 @@ def vae_records(result: FitResult, quality: dict[str, float], train_time_s: floa
            for k, v in final_losses(result).items()]
     out += [MetricRecord(f"reconstruction_{m}", quality[m], quality[f"{m}_std"],
                          protocol={"split": "test", "n_eval": quality["n"]}) for m in ("mse", "ssim")]
-    if len(result.steps):
+    if len(result.steps) and "kl" in result.steps:
         out += kl_trend_records(kl_trend(result.steps))
     return out + [MetricRecord("train_time_s", train_time_s)]
