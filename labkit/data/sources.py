@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from ..core import paths
+from .attribute_table import ATTRIBUTE_TABLE, load_attribute_folder
 from .dataset import ImageDataset
 from .idx import CorruptDataError, read_idx
 
@@ -163,6 +164,9 @@ def _class_folders(base: Path) -> list[str]:
 def load_folder(root: Path, split: str, size: int | None = None, channels: int | None = None) -> ImageDataset:
     """Images in one sub-folder per class; `root/<split>/` is used when it exists, else a fixed 80/20 split.
 
+    A folder with a CelebA-style attribute table (`list_attr_celeba.txt`) is read by
+    `labkit.data.attribute_table.load_attribute_folder` instead: labels `Male`, all attributes kept.
+
     With `train/` and `test/` sub-folders, classes are numbered by the training folder's class names, so a test
     folder's labels always mean the same classes; a test class the training folder lacks is an error.
     """
@@ -172,6 +176,8 @@ def load_folder(root: Path, split: str, size: int | None = None, channels: int |
         raise DatasetNotFoundError(f"image folder {root} does not exist")
     if channels not in (None, 1, 3):
         raise ValueError(f"channels must be 1 (grey) or 3 (RGB); got {channels!r}")
+    if (root / ATTRIBUTE_TABLE).is_file():  # faces with CelebA's attribute table, not class sub-folders
+        return load_attribute_folder(root, split, size=size, channels=channels)
     base = root / split if (root / split).is_dir() else root
     classes = _class_folders(base)
     if not classes:

@@ -5,6 +5,9 @@ Direction kinds (each a (D,) vector; `unit` makes it length 1):
 - **class**: mean latent of class b minus mean latent of class a (`class_direction`). The latents and
   labels come from the VAE's encoder on labelled images (`encode_latents`), or from generated
   samples labelled by the evaluation classifier (`labelled_latents`): no manual labels needed.
+- **labelled attribute** (seed 003's attribute vectors): mean latent of the images that have a binary
+  attribute minus mean latent of those that have not, one per attribute of a labelled dataset such as
+  CelebA's 40 (`attribute_directions`, named by the attribute: "Smiling", "Wearing Hat").
 - **attribute**: least-squares regression of a per-image score on z (`attribute_direction`); the
   scores are measured properties (`ATTRIBUTES`: brightness, ink, width, height, sharpness) or a
   classifier probability (`class_probability`).
@@ -58,6 +61,34 @@ def class_direction(z: torch.Tensor, labels: torch.Tensor, source: int, target: 
     if len(a) == 0 or len(b) == 0:
         raise ValueError(f"class {source if len(a) == 0 else target} has no latents; sample more")
     return b.mean(0) - a.mean(0)
+
+
+def attribute_directions(z: torch.Tensor, attributes: torch.Tensor, names: tuple[str, ...] | list[str], *,
+                         min_count: int = 1, normalize: bool = True) -> dict[str, torch.Tensor]:
+    """Per binary attribute: mean latent of the images with it minus mean of those without; name -> (D,).
+
+    Args:
+        z: (N, D) latents of labelled images (`encode_latents`); attributes: (N, A) in {0, 1} (CelebA's, with
+            -1 read as 0); names: the A attribute names (`ImageDataset.attribute_names`), shown with
+            underscores as spaces.
+        min_count: an attribute needs at least this many images on each side, else it is left out (its
+            mean would be one image's code).
+        normalize: unit length (as the other direction kinds, so one slider step is one unit of z); False
+            keeps the mean difference, whose length is the attribute's typical step.
+    """
+    if attributes.ndim != 2 or attributes.shape[0] != len(z) or attributes.shape[1] != len(names):
+        raise ValueError(f"attributes must be (N, A) = ({len(z)}, {len(names)}) for {len(z)} latents and "
+                         f"{len(names)} names; got {tuple(attributes.shape)}")
+    has = attributes > 0  # (N, A)
+    z64 = z.double()
+    out = {}
+    for a, name in enumerate(names):
+        n_with = int(has[:, a].sum())
+        if min(n_with, len(z) - n_with) < max(1, min_count):
+            continue
+        d = (z64[has[:, a]].mean(0) - z64[~has[:, a]].mean(0)).to(z.dtype)
+        out[str(name).replace("_", " ")] = unit(d) if normalize else d
+    return out
 
 
 def attribute_direction(z: torch.Tensor, scores: torch.Tensor) -> tuple[torch.Tensor, float, float]:

@@ -1,8 +1,10 @@
-"""Reconstruction quality per image: MSE and SSIM (scikit-image's implementation), and a model-level summary."""
+"""Reconstruction quality per image: MSE and SSIM (scikit-image's implementation; Wang et al.'s Gaussian-window SSIM
+in torch), and a model-level summary."""
 from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from skimage.metrics import structural_similarity
 
 from ..data.dataset import ImageDataset, check_images
@@ -28,6 +30,35 @@ def ssim_per_image(x: torch.Tensor, x_hat: torch.Tensor, win_size: int | None = 
     b = x_hat.permute(0, 2, 3, 1).double().numpy()
     return np.array([structural_similarity(a[i], b[i], data_range=1.0, channel_axis=2, win_size=win)
                      for i in range(len(a))])
+
+
+def gaussian_ssim_per_image(x: torch.Tensor, x_hat: torch.Tensor, sigma: float = 1.5, radius: int = 5,
+                            k1: float = 0.01, k2: float = 0.03) -> np.ndarray:
+    """SSIM as Wang et al. (2004) define it, per image (N,), of float images (N, C, H, W) in [0, 1].
+
+    An 11×11 Gaussian window (σ 1.5, `radius` 5), K1 0.01, K2 0.03, data range 1, population (co)variances;
+    the SSIM map is averaged over the pixels whose window lies inside the image, then over channels
+    (what scikit-image computes with `gaussian_weights=True, use_sample_covariance=False`).
+    """
+    x, x_hat = (t.double() for t in _pair(x, x_hat))
+    n, c, h, w = x.shape
+    size = 2 * radius + 1
+    if min(h, w) < size:
+        raise ValueError(f"images of {h}×{w} pixels are smaller than the {size}×{size} SSIM window")
+    t = torch.arange(-radius, radius + 1, dtype=x.dtype)
+    g = torch.exp(-0.5 * (t / sigma) ** 2)
+    g = g / g.sum()
+    kernel = (g[:, None] * g[None, :]).expand(c, 1, size, size)  # one window per channel
+
+    def local_mean(a: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(a, kernel, groups=c)  # "valid": windows inside the image only
+
+    mx, my = local_mean(x), local_mean(x_hat)
+    vx, vy = local_mean(x * x) - mx ** 2, local_mean(x_hat * x_hat) - my ** 2
+    cov = local_mean(x * x_hat) - mx * my
+    c1, c2 = k1 ** 2, k2 ** 2
+    ssim_map = (2 * mx * my + c1) * (2 * cov + c2) / ((mx ** 2 + my ** 2 + c1) * (vx + vy + c2))
+    return ssim_map.mean((1, 2, 3)).numpy()
 
 
 def _pair(x: torch.Tensor, x_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

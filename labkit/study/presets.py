@@ -9,7 +9,7 @@ from typing import Any, Mapping
 SMOKE_SIZES: dict[str, dict] = {
     "00_tour": {},
     "01_train_classifier": {"epochs": 1, "n_per_class": 30, "n_test": 500},
-    "02_train_vae": {"epochs": 1, "steps": 0, "n_per_class": 20, "n_eval": 50},
+    "02_train_vae": {"epochs": 1, "steps": 0, "n_per_class": 20, "n_eval": 50, "similarity_n": 50, "attribute_n": 200},
     "03_train_gan": {"steps": 4, "compare_steps": 2, "n_per_class": 20, "n_eval": 200},
     "04_evaluate": {"n_per_class": 20, "n_real_per_class": 20, "repeats": 1, "gan_train_steps": 5, "n_small": 100,
                     "kid_subsets": 5, "prd_runs": 1, "gan_n_fake": 100, "n_pairs": 50, "n_paths": 20,

@@ -19,6 +19,7 @@ from ..diagnosis.verdicts import LABELS, TITLES, VERDICTS
 from .findings import findings_table
 from .paper_tables import PaperTable, paper_tables
 from .runner import load_status
+from .vae_tables import vae_tables
 from .validation_tables import validation_tables
 
 # Columns that describe where a number came from, shown beside it.
@@ -71,13 +72,14 @@ def _figures(study_dir: Path) -> dict[str, list[Path]]:
 
 
 def _take(figures: dict[str, list[Path]], wanted: tuple[str, ...]) -> list[Path]:
-    """The figures named `wanted`, moved out of the per-job lists (so each figure is shown once)."""
+    """The figures named `wanted` (a file name, or `job/name` for one job's), moved out of the per-job lists (so
+    each figure is shown once)."""
     out = []
     for name in wanted:
         for job, paths in figures.items():
-            found = [p for p in paths if p.name == name]
+            found = [p for p in paths if name in (p.name, f"{job}/{p.name}")]
             out += found
-            figures[job] = [p for p in paths if p.name != name]
+            figures[job] = [p for p in paths if p not in found]
     return out
 
 
@@ -108,6 +110,7 @@ def write_report(study_dir: str | Path) -> tuple[Path, Path]:
     figures = _figures(study_dir)
     tables: list[PaperTable] = [t for t in (findings_table(records),) if t is not None]  # the findings lead,
     tables += [*paper_tables(records), *validation_tables(records)]  # then the papers' tables and 06's checks
+    tables += vae_tables(records)  # seed 003's points of notebook 02
     sections = [(t.title, t.table, _take(figures, t.figures), t.note, t.legend, t.links) for t in tables]
     sections += [(*s, "") for s in diagnosis_sections(study_dir)]
     sections.append(("Timings per notebook", timings, [], "", (), ""))

@@ -13,6 +13,7 @@ from ..core.runtime import pick_device, seed_everything, training_autocast
 from ..data.dataset import ImageDataset
 from ..models.checkpoint import load_model
 from ..models.vae import PRESETS, VAE, VAEConfig, copy_classifier_weights, perceptual_config, preset_config
+from .kl_trend import kl_trend, kl_trend_records
 from .loop import FitResult, Position, fit
 
 VARIANTS = ("plain", "beta", "conditional", "perceptual")
@@ -141,6 +142,14 @@ def train_vae(train: ImageDataset, cfg: VAEConfig, *, settings: VAETraining = VA
     return model, result
 
 
+def preset_overrides(*, latent_dim: int = 0, image_size: int = 0) -> dict[str, int]:
+    """The config fields a notebook sets over its preset: only those given (0 keeps the preset's value)."""
+    for name, v in (("latent_dim", latent_dim), ("image_size", image_size)):
+        if not isinstance(v, int) or v < 0:
+            raise ValueError(f"{name} must be a whole number ≥ 0 (0: the preset's); got {v!r}")
+    return {k: v for k, v in (("latent_dim", latent_dim), ("image_size", image_size)) if v}
+
+
 def preset_training(preset: str = "fashion", **overrides) -> VAETraining:
     """Training settings of a named preset (`labkit.models.vae.PRESETS`), with overrides."""
     return VAETraining(**{**PRESETS[preset]["training"], **overrides})
@@ -168,9 +177,12 @@ def reconstruction_grid(model: VAE, ds: ImageDataset, n: int = 10, title: str | 
 
 def vae_records(result: FitResult, quality: dict[str, float], train_time_s: float) -> list[MetricRecord]:
     """What notebook 02 records of a trained VAE: final loss terms (nats per image, training split), test
-    reconstruction MSE and SSIM (± over images, `reconstruction_quality`), and the training time."""
+    reconstruction MSE and SSIM (± over images, `reconstruction_quality`), the KL trend (`kl_trend`: did the KL
+    term rise during training?) and the training time."""
     out = [MetricRecord(f"final_{k}", v, protocol={"unit": "nats/image", "split": "fit"})
            for k, v in final_losses(result).items()]
     out += [MetricRecord(f"reconstruction_{m}", quality[m], quality[f"{m}_std"],
                          protocol={"split": "test", "n_eval": quality["n"]}) for m in ("mse", "ssim")]
+    if len(result.steps) and "kl" in result.steps:
+        out += kl_trend_records(kl_trend(result.steps))
     return out + [MetricRecord("train_time_s", train_time_s)]

@@ -23,7 +23,10 @@ flag = lambda v: v in (0, 1)  # noqa: E731
 CHECKS = {
     "00_tour": {"n_train": lambda v: v == 60000, "n_test": lambda v: v == 10000, "num_classes": lambda v: v == 10},
     "01_train_classifier": {"test_accuracy": lambda v: 0.15 < v <= 1.0},  # 300 images, 1 epoch: above chance
-    "02_train_vae": {"reconstruction_ssim": lambda v: 0 < v <= 1, "reconstruction_mse": unit, "final_kl": lambda v: v >= 0},
+    "02_train_vae": {"reconstruction_ssim": lambda v: 0 < v <= 1, "reconstruction_mse": unit, "final_kl": lambda v: v >= 0,
+                     # seed 003: the KL flag (last window over the lowest, ≥ 0 by definition) and the equal-MSE pair
+                     "kl_rise": lambda v: v >= 0, "distortion_mse": lambda v: abs(v - 144 / 255 ** 2) < 1e-6,
+                     "distortion_ssim": unit, "ssim_gap": lambda v: v > 0},
     "03_train_gan": {"diverged": flag, "converged": flag, "min_class_share": unit,
                      "class_histogram": lambda v: len(v) == 10 and abs(sum(v) - 1) < 1e-6},
     "04_evaluate-vaes": {"lap_real_test": lambda v: abs(v - 0.184) < 0.01,  # the paper's 0.184 on the real test set
@@ -95,7 +98,9 @@ def test_report_is_written_with_tables(smoke_study):
     assert re.search(r"<td>(holds|does not hold|not comparable)[^<]*</td>", findings) and 'href="#' in findings
     for section, figures in (("Equal FID, different failures (PRD)", ("equal_fid_prd.png", "equal_fid_classes.png")),
                              ("Second opinion: random-forest GAN-train", ()),
-                             ("t-SNE of real and generated features", ("tsne.png",))):
+                             ("t-SNE of real and generated features", ("tsne.png",)),
+                             ("KL term during training (seed 003)", ("02_train_vae-plain/losses.png",)),
+                             ("MSE against SSIM as similarity (seed 003)", ("mse_vs_ssim.png",))):
         start = text.index(f">{section}</h2>")
         body = text[start:text.index("<h2", start)]
         assert "<table" in body and all(f in body for f in figures), section
