@@ -79,9 +79,17 @@ class ImageDataset:
         """Images per class, (K,)."""
         return np.bincount(self.labels.numpy(), minlength=self.num_classes)
 
+    def head(self, n: int) -> "ImageDataset":
+        """The first `n` images (all of them when `n` is 0 or at least the set's size)."""
+        return self.subset(range(min(n, len(self)))) if n else self
+
     def subset(self, index: torch.Tensor | np.ndarray | Sequence[int], split: str | None = None) -> "ImageDataset":
         """The images at `index`, with labels and extras carried along."""
         index = torch.as_tensor(np.asarray(index), dtype=torch.long)
+        outside = index[(index >= len(self)) | (index < -len(self))]
+        if len(outside):
+            raise IndexError(f"{self.name} ({self.split}) has {len(self)} images; index {int(outside[0])} is out of "
+                             "range. Ask for at most that many (`head(n)` takes the first n, or all if fewer)")
         pick = lambda t: None if t is None else t[index]  # noqa: E731
         return replace(
             self,

@@ -23,7 +23,7 @@ def vae_attribute_directions(vae: nn.Module, ds: ImageDataset, *, n: int = 0, mi
     if ds.attributes is None or not ds.attribute_names:
         raise ValueError(f"{ds.name} has no attribute labels; attribute directions need CelebA or a folder with "
                          "a list_attr_celeba.txt table (labkit.data.attribute_table)")
-    ds = ds.subset(range(min(n, len(ds)))) if n else ds
+    ds = ds.head(n)
     z = encode_latents(vae, ds.float(), ds.labels)
     return attribute_directions(z, ds.attributes, ds.attribute_names, min_count=min_count, normalize=normalize)
 

@@ -76,7 +76,7 @@ def reconstruction_quality(model: torch.nn.Module, ds: ImageDataset, *, n: int |
 
     A conditional model gets the dataset's labels.
     """
-    ds = ds.subset(range(min(n, len(ds)))) if n else ds
+    ds = ds.head(n)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()

@@ -123,3 +123,12 @@ def test_folder_dataset(tmp_path):
     te = data.load(f"folder:{tmp_path}", "test", size=8)
     assert tr.class_names == ("cats", "dogs") and tr.shape == (3, 8, 8)
     assert len(tr) + len(te) == 20
+
+
+def test_head_takes_the_first_images_or_all_and_subset_names_an_index_out_of_range():
+    from labkit.data.dataset import ImageDataset
+
+    ds = ImageDataset(torch.zeros(5, 1, 4, 4, dtype=torch.uint8), torch.arange(5) % 2, ("a", "b"), name="toy")
+    assert ds.head(3).labels.tolist() == [0, 1, 0] and len(ds.head(0)) == 5 and len(ds.head(500)) == 5
+    with pytest.raises(IndexError, match=r"toy .* has 5 images; index 5 is out of range"):
+        ds.subset([0, 5])
