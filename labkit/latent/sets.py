@@ -94,3 +94,19 @@ def direction_sets(model: nn.Module, classifier: nn.Module, ref_z: torch.Tensor,
             "attribute": regression_set(z, measure(images, ATTRIBUTES)),
             **spectral_sets(model, z, k, labels)}
     return {name: dirs for name, dirs in sets.items() if dirs}  # a set whose every score was constant (warned)
+
+
+def add_set(sets: dict[str, DirectionSets], model: str, name: str, directions: DirectionSet, latent_dim: int) -> None:
+    """Add one more named set to a model's sets (e.g. attribute-label directions saved by notebook 02), in place.
+
+    Raises when the model has no sets, the set name is taken, or a direction is not a (latent_dim,) vector.
+    """
+    if model not in sets:
+        raise KeyError(f"no direction sets for model {model!r}; models: {sorted(sets)}")
+    if name in sets[model]:
+        raise ValueError(f"model {model!r} already has a direction set named {name!r}")
+    wrong = {label: tuple(d.shape) for label, d in directions.items() if tuple(d.shape) != (latent_dim,)}
+    if not directions or wrong:
+        raise ValueError(f"direction set {name!r} must hold ({latent_dim},) vectors for model {model!r}; got "
+                         f"{wrong or 'no directions'}: was it made from this model's latents?")
+    sets[model][name] = {label: unit(d.float()) for label, d in directions.items()}

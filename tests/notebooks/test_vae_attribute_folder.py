@@ -25,3 +25,19 @@ def test_celeba_preset_keeps_its_latent_size_and_the_run_saves_attribute_directi
     directions = load_directions(runs.artifacts(run)["attribute_directions"])
     assert list(directions) == list(NAMES) and all(d.shape == (128,) for d in directions.values())
     assert (run / "attribute_directions.png").is_file() and (run / "mse_vs_ssim.png").is_file()
+    # the slider notebook offers them as one more direction set of that VAE
+    clf_run = tmp_path / "classifier"
+    status = execute_job(str(clf_run), "01_train_classifier", {"SMOKE": True, "dataset": params["dataset"], "image_size": 64,
+                                                               "run_dir": str(clf_run)},
+                         fingerprint="test", preset="smoke", cell_timeout=300)
+    assert status["state"] == "succeeded", status.get("error")
+    sliders = tmp_path / "sliders"
+    params07 = {"dataset": params["dataset"], "run_dir": str(sliders), "vae": str(runs.artifacts(run)["vae"]),
+                "vae_attributes": str(runs.artifacts(run)["attribute_directions"]),
+                "classifier_path": str(runs.artifacts(clf_run)["classifier"]), "n_reference": 20, "n_samples": 40,
+                "n_batch": 8, "n_directions": 2, "strengths": [-1, 0, 1]}
+    status = execute_job(str(sliders), "07_latent_sliders", params07, fingerprint="test", preset="smoke",
+                         cell_timeout=300)
+    assert status["state"] == "succeeded", status.get("error")
+    offered = (sliders / "07_latent_sliders.ipynb").read_text()
+    assert "'attribute labels': 3" in offered  # the sets' sizes the notebook prints before the explorer

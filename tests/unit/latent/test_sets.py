@@ -96,3 +96,31 @@ def test_conditional_generator_gets_every_set(digits_classifier):
     sets = latent_sets.direction_sets(gan, digits_classifier, torch.randn(40, 4), torch.arange(40) % 10,
                                       class_names=[str(i) for i in range(10)], k=2, n=60)
     assert {"class", "class probability", "SeFa", "PCA"} <= set(sets) and len(sets["PCA"]) == 2
+
+
+def test_add_set_joins_a_saved_attribute_set_to_one_model_as_unit_directions(tmp_path):
+    from labkit.latent.attribute_set import load_directions, save_directions
+    from labkit.latent.sets import add_set
+
+    saved = save_directions({"Smiling": torch.tensor([3.0, 4.0]), "Wearing Hat": torch.tensor([0.0, -2.0])},
+                            tmp_path / "attributes.pt")
+    sets = {"vae": {"PCA": {"PCA 1": torch.tensor([1.0, 0.0])}}, "gan": {}}
+    add_set(sets, "vae", "attribute labels", load_directions(saved), latent_dim=2)
+    assert list(sets["vae"]) == ["PCA", "attribute labels"] and sets["gan"] == {}
+    got = sets["vae"]["attribute labels"]
+    assert list(got) == ["Smiling", "Wearing Hat"]
+    assert torch.allclose(got["Smiling"], torch.tensor([0.6, 0.8])) and torch.allclose(got["Wearing Hat"],
+                                                                                       torch.tensor([0.0, -1.0]))
+
+
+@pytest.mark.parametrize("model, name, dirs, match", [
+    ("gan", "x", {"a": torch.ones(2)}, "no direction sets"),
+    ("vae", "PCA", {"a": torch.ones(2)}, "already has"),
+    ("vae", "x", {"a": torch.ones(3)}, r"\(2,\) vectors"),
+    ("vae", "x", {}, "no directions"),
+])
+def test_add_set_refuses_what_does_not_fit(model, name, dirs, match):
+    from labkit.latent.sets import add_set
+
+    with pytest.raises((KeyError, ValueError), match=match):
+        add_set({"vae": {"PCA": {"PCA 1": torch.ones(2)}}}, model, name, dirs, latent_dim=2)
