@@ -190,12 +190,15 @@ def edit_quality(model: nn.Module, z: torch.Tensor, directions: dict[str, torch.
         scores: attributes measured (default `ATTRIBUTES`); with `classifier`, also p_<class> probabilities.
     Returns:
         one row per direction: target, effect (raw slope), effect_std (slope / attribute std), leakage,
-        and a column `std_slope:<attribute>` per attribute.
+        and a column `std_slope:<attribute>` per attribute. An attribute constant on the batch (e.g. ink of a
+        model that draws blank images) has no std: its std_slope is NaN, it is never a default target nor
+        counted in leakage, and a direction aimed at it gets NaN effect_std and leakage (not a division by ~0).
     """
     scores = scores if scores is not None else ATTRIBUTES
     strengths = np.array([float(s) for s in strengths])
     base = _scores_with_classes(decode(model, z, labels), scores, classifier, class_names)
-    spread = {k: float(v.std()) + 1e-8 for k, v in base.items()}
+    spread = {k: float(v.std()) for k, v in base.items()}
+    varies = {k for k, sd in spread.items() if sd > 1e-6}  # a score constant on the batch has no standardised slope
     rows = []
     for name, d in directions.items():
         u = unit(d.to(z.dtype))
@@ -204,10 +207,11 @@ def edit_quality(model: nn.Module, z: torch.Tensor, directions: dict[str, torch.
         m = _scores_with_classes(decode(model, zs, lab), scores, classifier, class_names)
         means = {k: (m[k].view(len(strengths), -1) - base[k]).mean(1).tolist() for k in base}
         slope = {k: float(np.polyfit(strengths, v, 1)[0]) for k, v in means.items()}
-        std_slope = {k: slope[k] / spread[k] for k in base}
-        target = (targets or {}).get(name) or max(std_slope, key=lambda k: abs(std_slope[k]))
-        others = [abs(v) for k, v in std_slope.items() if k != target]
-        leak = float(np.mean(others) / max(abs(std_slope[target]), 1e-12)) if others else 0.0
+        std_slope = {k: slope[k] / spread[k] if k in varies else float("nan") for k in base}
+        target = (targets or {}).get(name) or max(varies or base, key=lambda k: abs(np.nan_to_num(std_slope[k])))
+        others = [abs(std_slope[k]) for k in varies if k != target]
+        leak = float("nan") if target not in varies else (
+            float(np.mean(others) / max(abs(std_slope[target]), 1e-12)) if others else 0.0)
         rows.append({"direction": name, "target": target, "effect": slope[target], "effect_std": std_slope[target],
                      "leakage": leak, **{f"std_slope:{k}": v for k, v in std_slope.items()}})
     return pd.DataFrame(rows)

@@ -5,6 +5,8 @@ class of an image is (mostly) argmax z and both latent and feature edits have a 
 """
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn as nn
@@ -105,3 +107,14 @@ def test_feature_edit_needs_mapper(digits_classifier, toy):
     assert torch.equal(controlled.edited_latents("latent", z, torch.ones(10), None, 0.0, model, None, None), z)
     f = map_features(toy[1], torch.randn(7, 32))
     assert f.shape == (7, 10) and sampling.decode(model, f).shape == (7, 1, 8, 8)
+
+
+def test_edit_quality_gives_nan_not_a_huge_leakage_for_an_attribute_constant_on_the_batch(toy):
+    model = toy[0]
+    z = torch.randn(32, 10, generator=torch.Generator().manual_seed(0))
+    scores = {"blank": lambda x: torch.zeros(len(x)), "brightness": lambda x: x.mean(dim=(1, 2, 3))}
+    q = controlled.edit_quality(model, z, {"d": torch.eye(10)[0]}, targets={"d": "blank"}, scores=scores,
+                                strengths=(-1, 0, 1)).set_index("direction")
+    assert math.isnan(q.loc["d", "leakage"]) and math.isnan(q.loc["d", "effect_std"])
+    free = controlled.edit_quality(model, z, {"d": torch.eye(10)[0]}, scores=scores, strengths=(-1, 0, 1))
+    assert free.loc[0, "target"] == "brightness" and free.loc[0, "leakage"] == 0.0  # the constant one is not "other"
