@@ -56,3 +56,33 @@ def test_no_records_no_sections_and_the_report_shows_each_figure_once(tmp_path):
     assert "02_train_vae-plain/mse_vs_ssim.png" in section and "conditional/mse_vs_ssim.png" not in section
     assert html.count('src="02_train_vae-plain/mse_vs_ssim.png"') == 1
     assert ">KL term during training (seed 003)</h2>" in html
+
+
+def test_findings_read_the_plain_vaes_kl_and_the_ssim_gap_at_equal_mse(tmp_path):
+    from labkit.study.findings import findings_table
+    from labkit.study.vae_tables import KL_SECTION, MSE_SECTION, findings
+
+    rows = {claim: (measured, verdict, see) for _, claim, measured, verdict, see in findings(_study(tmp_path))}
+    kl = rows["The KL term rises during training (plain VAE)"]
+    assert kl[1] == "holds" and "plain +25%" in kl[0] and "conditional +0%" in kl[0] and kl[2] == KL_SECTION
+    (measured, verdict, see), = [v for c, v in rows.items() if c.startswith("Equal MSE")]
+    assert see == MSE_SECTION and verdict in ("holds", "does not hold (within the images' spread)")
+    table = findings_table(_study(tmp_path / "again")).table
+    assert set(table["paper"]) == {"Paunović (VAE image generation)"} and len(table) == 2
+
+
+def test_kl_finding_does_not_hold_when_the_plain_vaes_kl_fell(tmp_path):
+    from labkit.study.vae_tables import findings
+
+    records = _study(tmp_path)
+    records.loc[(records["metric"] == "kl_rise") & (records["variant"] == "plain"), "rises"] = False
+    (kl,) = [r for r in findings(records) if r[1].startswith("The KL term")]
+    assert kl[3] == "does not hold"
+
+
+def test_no_seed_003_records_no_findings():
+    import pandas as pd
+
+    from labkit.study.vae_tables import findings
+
+    assert findings(pd.DataFrame()) == []
