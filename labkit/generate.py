@@ -164,13 +164,13 @@ def generated_pool(model: nn.Module, n_per_class: int, *, classifier: nn.Module 
 
 
 def generated_pools(generators: Mapping[str, str | Path | nn.Module], n_per_class: int, *, classifier: nn.Module,
-                    labels: str = "soft", class_names: tuple[str, ...] | None = None, seed: int = 0
-                    ) -> tuple[dict[str, ImageDataset], dict[str, str]]:
+                    labels: str = "soft", class_names: tuple[str, ...] | None = None, seed: int = 0,
+                    max_draws: float = 5.0) -> tuple[dict[str, ImageDataset], dict[str, str]]:
     """`generated_pool` of every generator; a model that (almost) never draws some class is left out.
 
     Args:
         generators: name -> generator checkpoint (loaded on the CPU) or the generator itself.
-        n_per_class, classifier, labels, class_names, seed: as for `generated_pool`.
+        n_per_class, classifier, labels, class_names, seed, max_draws: as for `generated_pool`.
 
     Returns:
         name -> pool, and name -> why it was left out (no balanced set is possible for it).
@@ -180,7 +180,7 @@ def generated_pools(generators: Mapping[str, str | Path | nn.Module], n_per_clas
         try:
             model = path if isinstance(path, nn.Module) else load_model(path)
             pools[name] = generated_pool(model, n_per_class, classifier=classifier, labels=labels,
-                                         class_names=class_names, seed=seed, name=name)
+                                         class_names=class_names, seed=seed, name=name, max_draws=max_draws)
         except GenerationBudgetError as e:
             left_out[name] = str(e)
     return pools, left_out

@@ -1,9 +1,14 @@
 """Diversity saturation: GAN-train (VAE-train) accuracy against the number of training images per class.
 
 A *pool* is a labelled dataset (a large generated set, or the real training set); a *point* trains
-a fresh evaluation classifier on a seeded class-balanced subset of `n_per_class` images of a pool,
-for a fixed step budget, and scores it on the real test set. The generated curve beside the real
-curve tells how many real images per class a model's samples are worth (`effective_size`).
+a fresh evaluation classifier on a seeded class-balanced subset of `n_per_class` images of a pool and
+scores it on the real test set. The generated curve beside the real curve tells how many real images
+per class a model's samples are worth (`effective_size`).
+
+A point trains to convergence, as the papers train their second classifier: whole epochs with early
+stopping on a held-out split of the same pool (`hold_out`: disjoint from every subset, never the test set),
+the best epoch's weights kept (`labkit.train.early_stopping`); epochs and whether patience ran out are
+recorded per point. A fixed step budget (`SaturationSettings.stopping=None`) remains for quick checks.
 
 Points are independent and deterministic (single-threaded by default, seeded), so they run on any
 `concurrent.futures.Executor` (a local process pool, a Dask cluster named by `scheduler`, submitit's) with
@@ -36,6 +41,8 @@ from ..features.cache import cache_key, images_sha256
 from ..metrics.classifier import GAN_TRAIN_SETTINGS
 from ..models.classifier import ClassifierConfig
 from ..train.classifier import ClassifierTraining, accuracy, train_classifier
+from ..train.early_stopping import EarlyStopping, train_until_converged
+from .effective_size import EffectiveSize, effective_size, invert_curve, monotone_fit  # notebooks import them here too
 
 RECORDS_FILE = "saturation.jsonl"
 TIMING_FIELDS = ("wall_s",)  # the only record fields that differ between two runs of the same point
@@ -43,26 +50,38 @@ TIMING_FIELDS = ("wall_s",)  # the only record fields that differ between two ru
 
 @dataclass(frozen=True)
 class SaturationSettings:
-    steps: int = GAN_TRAIN_SETTINGS.steps            # optimiser steps per classifier, whatever the set size
+    steps: int = GAN_TRAIN_SETTINGS.steps            # fixed-budget points: optimiser steps, whatever the set size
     batch_size: int = GAN_TRAIN_SETTINGS.batch_size  # images per step
     lr: float = GAN_TRAIN_SETTINGS.lr                # Adam peak learning rate (cosine-decayed)
     threads: int = 1                                 # torch CPU threads inside a point (fixed: same result anywhere)
     device: str = "cpu"                              # where a point trains ("auto": cuda when present)
     cfg: ClassifierConfig | None = None              # classifier architecture; None: the default for the data
+    stopping: EarlyStopping | None = None            # set: train to convergence on a held-out split (`steps` unused)
 
     @classmethod
-    def for_data(cls, ds: ImageDataset, *, steps: int, batch_size: int = 256, widths: Sequence[int] | None = None,
-                 device: str = "cpu") -> "SaturationSettings":
+    def for_data(cls, ds: ImageDataset, *, steps: int = GAN_TRAIN_SETTINGS.steps, batch_size: int = 256,
+                 lr: float = GAN_TRAIN_SETTINGS.lr, widths: Sequence[int] | None = None, device: str = "cpu",
+                 stopping: EarlyStopping | None = None) -> "SaturationSettings":
         """The protocol for classifiers of `ds`'s geometry (channels, size, classes) with conv `widths`.
 
         Args:
-            ds: a dataset of the images the points train on; steps, batch_size: the step budget.
+            ds: a dataset of the images the points train on; steps, batch_size, lr: the training recipe.
             widths: conv widths of the point classifier (None: the classifier's default).
             device: stored as given (it is part of every point's key).
+            stopping: train each point to convergence (early stopping) instead of for `steps`.
         """
         geometry = dict(channels=ds.shape[0], image_size=ds.shape[1], num_classes=ds.num_classes)
         cfg = ClassifierConfig(**geometry, **({} if widths is None else {"widths": tuple(widths)}))
-        return cls(steps=steps, batch_size=batch_size, device=device, cfg=cfg)
+        return cls(steps=steps, batch_size=batch_size, lr=lr, device=device, cfg=cfg, stopping=stopping)
+
+    @classmethod
+    def like(cls, classifier_cfg: ClassifierConfig, *, batch_size: int = 256, lr: float = GAN_TRAIN_SETTINGS.lr,
+             device: str = "cpu", stopping: EarlyStopping = EarlyStopping(), steps: int = 0) -> "SaturationSettings":
+        """Points whose classifier has `classifier_cfg`'s architecture (the papers' C2 = C1), trained to
+        convergence by `stopping`, or for `steps` optimiser steps when `steps` > 0."""
+        if steps:
+            return cls(steps=steps, batch_size=batch_size, lr=lr, device=device, cfg=classifier_cfg)
+        return cls(batch_size=batch_size, lr=lr, device=device, cfg=classifier_cfg, stopping=stopping)
 
 
 @dataclass(frozen=True)
@@ -81,23 +100,28 @@ class SaturationPoint:
 
 def _protocol(settings: SaturationSettings) -> dict:
     cfg = asdict(settings.cfg) if settings.cfg is not None else None
-    return {"steps": settings.steps, "batch_size": settings.batch_size, "lr": settings.lr,
-            "threads": settings.threads, "device": settings.device, "classifier_cfg": cfg}
+    budget = ({"steps": settings.steps} if settings.stopping is None
+              else {"early_stopping": asdict(settings.stopping)})
+    return {**budget, "batch_size": settings.batch_size, "lr": settings.lr, "threads": settings.threads,
+            "device": settings.device, "classifier_cfg": cfg}
 
 
 def train_point(point: SaturationPoint, images: torch.Tensor, targets: torch.Tensor, test_images: torch.Tensor,
-                test_labels: torch.Tensor, settings: SaturationSettings) -> dict:
-    """Train one classifier on (images, targets) for the step budget; its accuracy on the test set.
+                test_labels: torch.Tensor, settings: SaturationSettings, val_images: torch.Tensor | None = None,
+                val_targets: torch.Tensor | None = None) -> dict:
+    """Train one classifier on (images, targets), to convergence or for the step budget; its test accuracy.
 
     Args:
         point: what is computed (its fields go into the record).
         images: uint8 (N, C, H, W) training images (the pool subset).
         targets: float (N, K) one-hot or soft training targets.
         test_images: uint8 (M, C, H, W) real test images; test_labels: int64 (M,).
-        settings: step budget, batch size, learning rate, threads, device, architecture.
+        settings: budget or early stopping, batch size, learning rate, threads, device, architecture.
+        val_images, val_targets: the pool's held-out split, (V, C, H, W) and (V, K); early stopping scores it.
 
     Returns:
-        the record: the point's fields, `accuracy`, `n_train`, `n_test`, `key` and `wall_s`.
+        the record: the point's fields, `accuracy`, `n_train`, `n_test`, `key`, `wall_s` and, when trained to
+        convergence, `epochs` (run), `best_epoch`, `val_accuracy`, `stopped_early` (patience ran out) and `n_val`.
     """
     t0 = time.perf_counter()
     k = targets.shape[1]
@@ -106,16 +130,27 @@ def train_point(point: SaturationPoint, images: torch.Tensor, targets: torch.Ten
     test = ImageDataset(test_images, test_labels, names, name="test", split="test")
     previous = torch.get_num_threads()
     torch.set_num_threads(settings.threads)
+    converged = {}
     try:
         training = ClassifierTraining(steps=settings.steps, batch_size=settings.batch_size, lr=settings.lr)
-        model, _ = train_classifier(train, cfg=settings.cfg, settings=training, seed=point.seed,
-                                    device=settings.device, progress=False)
+        if settings.stopping is None:
+            model, _ = train_classifier(train, cfg=settings.cfg, settings=training, seed=point.seed,
+                                        device=settings.device, progress=False)
+        else:
+            if val_images is None or val_targets is None:
+                raise ValueError(f"point {point.curve!r}: early stopping needs the pool's held-out split")
+            val = ImageDataset(val_images, val_targets.argmax(1), names, name=f"{point.curve}:held-out", split="val")
+            model, fitted = train_until_converged(train, val, cfg=settings.cfg, settings=training,
+                                                  stopping=settings.stopping, seed=point.seed, device=settings.device)
+            converged = {"epochs": fitted.epochs_run, "best_epoch": fitted.best_epoch,
+                         "val_accuracy": fitted.best_val_accuracy, "stopped_early": fitted.stopped_early,
+                         "n_val": len(val)}
         acc = accuracy(model, test)
     finally:
         torch.set_num_threads(previous)
     return {"curve": point.curve, "n_per_class": point.n_per_class, "seed": point.seed, "data_id": point.data_id,
-            **point.protocol, "accuracy": acc, "n_train": len(train), "n_test": len(test), "key": point.key(),
-            "wall_s": round(time.perf_counter() - t0, 3)}
+            **point.protocol, "accuracy": acc, "n_train": len(train), "n_test": len(test), **converged,
+            "key": point.key(), "wall_s": round(time.perf_counter() - t0, 3)}
 
 
 def read_records(path: str | Path) -> list[dict]:
@@ -142,19 +177,49 @@ def _write_records(path: Path, records: list[dict]) -> None:
     atomic_write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records), path)
 
 
-def pool_id(pool: ImageDataset, test: ImageDataset) -> str:
-    """sha256 prefix of a pool's images and targets and of the test images and labels."""
+def pool_id(pool: ImageDataset, test: ImageDataset, val: ImageDataset | None = None) -> str:
+    """sha256 prefix of a pool's images and targets, of its held-out split (if any) and of the test set."""
     parts = [images_sha256(pool.images), images_sha256(pool.targets()), images_sha256(test.images),
              images_sha256(test.labels)]
+    if val is not None:
+        parts += [images_sha256(val.images), images_sha256(val.targets())]
     return cache_key({"parts": parts})[:16]
+
+
+def hold_out(pool: ImageDataset, n_per_class: int, seed: int = 0) -> tuple[ImageDataset, ImageDataset]:
+    """(the rest, `n_per_class` held-out images per class): a pool split for early stopping, disjoint, seeded.
+
+    Subsets of a point are drawn from the rest only, so the split that picks the epoch never trains it.
+    """
+    held = balanced_indices(pool.labels, n_per_class, pool.num_classes, seed)
+    rest = np.setdiff1d(np.arange(len(pool)), held)
+    return pool.subset(rest), pool.subset(np.sort(held), split="val")
+
+
+def hold_out_all(pools: Mapping[str, ImageDataset], n_per_class: int, seed: int = 0
+                 ) -> tuple[dict[str, ImageDataset], dict[str, ImageDataset]]:
+    """`hold_out` of every pool: (name -> the rest, name -> its held-out split)."""
+    split = {name: hold_out(pool, n_per_class, seed) for name, pool in pools.items()}
+    return {k: v[0] for k, v in split.items()}, {k: v[1] for k, v in split.items()}
 
 
 def plan_points(pools: Mapping[str, ImageDataset], test: ImageDataset,
                 sizes: Mapping[str, Sequence[int]] | Sequence[int],
-                seeds: int | Sequence[int], settings: SaturationSettings) -> list[SaturationPoint]:
-    """Every (curve, n_per_class, seed) point; errors when a pool has too few images of some class."""
+                seeds: int | Sequence[int], settings: SaturationSettings,
+                val: Mapping[str, ImageDataset] | None = None, one_seed_from: int = 0) -> list[SaturationPoint]:
+    """Every (curve, n_per_class, seed) point (only the first seed at sizes from `one_seed_from` on, when it is
+    set); errors when a pool has too few images of some class, or when early stopping has no proper held-out
+    split for a pool."""
     seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     protocol = _protocol(settings)
+    val = dict(val or {}) if settings.stopping is not None else {}
+    missing = [c for c in pools if c not in val] if settings.stopping is not None else []
+    if missing:
+        raise ValueError(f"early stopping needs a held-out split of every pool; none for {missing} "
+                         "(`hold_out` splits one off a pool)")
+    for curve, v in val.items():
+        if v.split == "test" or images_sha256(v.images) == images_sha256(test.images):
+            raise ValueError(f"the held-out split of {curve!r} is the test set; split one off the pool (`hold_out`)")
     points = []
     for curve, pool in pools.items():
         grid = sizes[curve] if isinstance(sizes, Mapping) else sizes
@@ -166,8 +231,9 @@ def plan_points(pools: Mapping[str, ImageDataset], test: ImageDataset,
         if pool.shape != test.shape or pool.num_classes != test.num_classes:
             raise ValueError(f"pool {curve!r} ({pool.shape}, {pool.num_classes} classes) does not match the test "
                              f"set ({test.shape}, {test.num_classes} classes)")
-        pid = pool_id(pool, test)
-        points += [SaturationPoint(curve, int(n), int(s), pid, protocol) for n in grid for s in seeds]
+        pid = pool_id(pool, test, val.get(curve))
+        points += [SaturationPoint(curve, int(n), int(s), pid, protocol) for n in grid
+                   for s in (seeds[:1] if one_seed_from and n >= one_seed_from else seeds)]
     return points
 
 
@@ -175,7 +241,8 @@ def saturation_curves(pools: Mapping[str, ImageDataset], test: ImageDataset,
                       sizes: Mapping[str, Sequence[int]] | Sequence[int], *, seeds: int | Sequence[int] = 3,
                       settings: SaturationSettings = SaturationSettings(), executor: cf.Executor | None = None,
                       workers: int | None = 1, path: str | Path | None = None, max_in_flight: int | None = None,
-                      progress: bool | None = None, scheduler: str = "") -> pd.DataFrame:
+                      progress: bool | None = None, scheduler: str = "",
+                      val: Mapping[str, ImageDataset] | None = None, one_seed_from: int = 0) -> pd.DataFrame:
     """Accuracy on `test` of classifiers trained on n images per class of each pool, for every size and seed.
 
     Args:
@@ -193,12 +260,17 @@ def saturation_curves(pools: Mapping[str, ImageDataset], test: ImageDataset,
             skipped, each new one is added as it finishes (atomic rewrite).
         max_in_flight: points submitted at once (bounds the memory of their subsets held for sending);
             default 2 × workers for the local pool, 16 for a given executor (raise it for a large cluster).
+        val: curve name -> the pool's held-out split (`hold_out`; the pool given is then the rest), which early
+            stopping scores; needed for every pool when `settings.stopping` is set.
+        one_seed_from: sizes from this one on train the first seed only (their cost grows with the size); 0: all
+            seeds everywhere. Their mean then has no ± of its own.
 
     Returns:
         one row per point (sorted by curve, n_per_class, seed): accuracy, protocol, wall_s;
         `attrs["computed"]` and `attrs["skipped"]` count new and reused points.
     """
-    points = plan_points(pools, test, sizes, seeds, settings)
+    points = plan_points(pools, test, sizes, seeds, settings, val, one_seed_from)
+    held = {c: (v.images, v.targets()) for c, v in (val or {}).items()} if settings.stopping is not None else {}
     path = Path(path) if path else None
     stored = read_records(path) if path else []
     done = {r["key"]: r for r in stored}
@@ -216,7 +288,7 @@ def saturation_curves(pools: Mapping[str, ImageDataset], test: ImageDataset,
             executor = stack.enter_context(cf.ProcessPoolExecutor(
                 max_workers=min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn")))
             max_in_flight = max_in_flight or 2 * workers
-        calls = (_arguments(p, pools, targets, test, settings) for p in todo)
+        calls = (_arguments(p, pools, targets, held, test, settings) for p in todo)
         for _, record in run_all(train_point, calls, executor, max_in_flight or 16):
             records.append(record)
             if path:
@@ -229,10 +301,11 @@ def saturation_curves(pools: Mapping[str, ImageDataset], test: ImageDataset,
     return df
 
 
-def _arguments(p: SaturationPoint, pools, targets, test, settings):
+def _arguments(p: SaturationPoint, pools, targets, held, test, settings):
     pool = pools[p.curve]
     idx = torch.as_tensor(balanced_indices(pool.labels, p.n_per_class, pool.num_classes, p.seed))
-    return p, pool.images[idx], targets[p.curve][idx], test.images, test.labels, settings
+    return (p, pool.images[idx], targets[p.curve][idx], test.images, test.labels, settings,
+            *held.get(p.curve, (None, None)))
 
 
 def summarize(records: pd.DataFrame) -> pd.DataFrame:
@@ -244,101 +317,6 @@ def summarize(records: pd.DataFrame) -> pd.DataFrame:
 def strip_timing(record: dict) -> dict:
     """A record without its timing fields: what two runs of the same point must agree on."""
     return {k: v for k, v in record.items() if k not in TIMING_FIELDS}
-
-
-@dataclass(frozen=True)
-class EffectiveSize:
-    """How many real images per class a generated pool is worth (see `effective_size` for the estimator).
-
-    Args:
-        curve: the generated curve.
-        plateau, plateau_std: its plateau accuracy and the std of that over seeds.
-        n_effective: real images per class with the plateau's accuracy; NaN when undefined.
-        low, high: the same at plateau ∓ plateau_std (NaN: below the real curve; inf: above it).
-        status: `ok`, `above_real_range` (better than every real point) or `below_real_range`.
-        saturation_n: smallest generated size whose mean accuracy is within `tol` of the plateau.
-        saturated: whether the last two generated sizes differ by at most `tol` (else the plateau is a lower bound).
-        tol: the tolerance used.
-    """
-
-    curve: str
-    plateau: float
-    plateau_std: float
-    n_effective: float
-    low: float
-    high: float
-    status: str
-    saturation_n: int
-    saturated: bool
-    tol: float
-
-
-def monotone_fit(n_per_class: np.ndarray, accuracy: np.ndarray) -> np.ndarray:
-    """Non-decreasing least-squares fit (isotonic regression) of accuracy (S,) on sizes (S,), sorted by size."""
-    from sklearn.isotonic import IsotonicRegression
-
-    return IsotonicRegression(increasing=True).fit_transform(np.log(n_per_class), accuracy)
-
-
-def invert_curve(n_per_class: np.ndarray, fitted: np.ndarray, value: float) -> float:
-    """The size at which a non-decreasing curve reaches `value`, linear in log n between grid points.
-
-    NaN below the curve's first value, inf above its last; on a flat stretch, its smallest size.
-    """
-    if value > fitted[-1] + 1e-12:
-        return float("inf")
-    if value < fitted[0] - 1e-12:
-        return float("nan")
-    i = int(np.argmax(fitted >= value - 1e-12))
-    if i == 0:
-        return float(n_per_class[0])
-    lo, hi = np.log(n_per_class[i - 1]), np.log(n_per_class[i])
-    t = (value - fitted[i - 1]) / (fitted[i] - fitted[i - 1])
-    return float(np.exp(lo + t * (hi - lo)))
-
-
-def effective_size(records: pd.DataFrame, curve: str, *, real: str = "real", plateau_points: int = 2,
-                   min_tol: float = 0.005) -> EffectiveSize:
-    """Effective size of a generated curve against the real curve of the same records.
-
-    The estimator:
-    1. Real curve: mean accuracy over seeds per size, made non-decreasing in log n by isotonic
-       regression (more real data never hurts in expectation; this removes seed noise).
-    2. Plateau: for each seed, the mean accuracy over the generated curve's `plateau_points` largest
-       sizes; `plateau` is the mean over seeds, `plateau_std` their std (ddof 1).
-    3. `n_effective`: the real size whose fitted accuracy equals the plateau, interpolating linearly in
-       log n between grid points. `low`/`high`: the same at plateau ∓ plateau_std.
-    4. Undefined (NaN, `status` says why) when the plateau lies above the fitted real curve's maximum
-       (the samples beat every real size tried: extend the real grid) or below its minimum.
-    5. `saturation_n`: the smallest generated size whose mean accuracy is at least plateau − tol,
-       tol = max(plateau_std, min_tol); `saturated` is false when the last two sizes still differ by more
-       than tol (then the plateau, and the effective size, are lower bounds).
-
-    Args:
-        records: rows of `saturation_curves` (columns curve, n_per_class, seed, accuracy).
-        curve: the generated curve's name; real: the real curve's name.
-    """
-    r = records[records["curve"] == real].groupby("n_per_class")["accuracy"].mean().sort_index()
-    g = records[records["curve"] == curve]
-    if r.empty or g.empty:
-        raise ValueError(f"records need both curves {real!r} and {curve!r}; have {sorted(records['curve'].unique())}")
-    sizes = np.sort(g["n_per_class"].unique())
-    last = sizes[-plateau_points:]
-    per_seed = g[g["n_per_class"].isin(last)].groupby("seed")["accuracy"].mean()
-    plateau = float(per_seed.mean())
-    std = float(per_seed.std(ddof=1)) if len(per_seed) > 1 else float("nan")
-    n_real = r.index.to_numpy(dtype=float)
-    fitted = monotone_fit(n_real, r.to_numpy())
-    n_eff = invert_curve(n_real, fitted, plateau)
-    status = "ok" if np.isfinite(n_eff) else ("above_real_range" if n_eff == np.inf else "below_real_range")
-    s = 0.0 if np.isnan(std) else std
-    low, high = invert_curve(n_real, fitted, plateau - s), invert_curve(n_real, fitted, plateau + s)
-    means = g.groupby("n_per_class")["accuracy"].mean().sort_index()
-    tol = max(s, min_tol)
-    saturation_n = int(means.index[np.argmax(means.to_numpy() >= plateau - tol)])
-    saturated = bool(len(means) < 2 or abs(means.iloc[-1] - means.iloc[-2]) <= tol)
-    return EffectiveSize(curve, plateau, std, n_eff if status == "ok" else float("nan"), low, high, status,
-                         saturation_n, saturated, tol)
 
 
 def plot_saturation(records: pd.DataFrame, estimates: Sequence[EffectiveSize] = (), real: str = "real", ax=None,
@@ -380,10 +358,16 @@ def saturation_records(points: pd.DataFrame, estimates: Sequence[EffectiveSize],
     out = [MetricRecord("saturation_accuracy", row.mean, row.std, protocol={"curve": row.curve,
                                                                            "n_per_class": row.n_per_class})
            for row in summarize(points).itertuples()]
+    if "epochs" in points:  # trained to convergence: how long each (curve, size) trained, how often patience ran out
+        for (curve, n), g in points.groupby(["curve", "n_per_class"]):
+            out.append(MetricRecord("saturation_epochs", float(g["epochs"].mean()), float(g["epochs"].std()),
+                                    protocol={"curve": curve, "n_per_class": int(n),
+                                              "stopped_early": float(g["stopped_early"].astype(float).mean())}))
     for e in estimates:
         out += [MetricRecord("plateau_accuracy", e.plateau, e.plateau_std, protocol={"curve": e.curve}),
-                MetricRecord("effective_size", e.n_effective, protocol={"curve": e.curve, "low": e.low, "high": e.high,
-                                                                        "status": e.status}),
+                MetricRecord("effective_size", e.n_effective, protocol={
+                    "curve": e.curve, "low": e.low, "high": e.high, "status": e.status, "shown": e.text,
+                    "real_min": e.real_min, "real_max": e.real_max, "band_from": e.band_from}),
                 MetricRecord("saturation_n", e.saturation_n, protocol={"curve": e.curve, "saturated": e.saturated})]
     out += [MetricRecord("pool_failed", 1, protocol={"curve": name, "reason": why})
             for name, why in (left_out or {}).items()]

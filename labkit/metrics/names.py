@@ -105,7 +105,10 @@ METRICS: dict[str, MetricName] = {m.key: m for m in (
                "per class levels off: mean over seeds of the accuracy at the two largest sizes", "higher",
                std_over="seeds"),
     MetricName("effective_size", "effective size /class", "real images per class whose classifier reaches the "
-               "plateau's accuracy [the same at plateau ∓ std], with its status", "higher"),
+               "plateau's accuracy [the same at plateau ∓ the seed std]; '< n' below the real curve's smallest "
+               "size n, '> n' above its largest", "higher"),
+    MetricName("saturation_epochs", "epochs per point", "epochs a point's classifier trained before early stopping "
+               "on its pool's held-out split ended it (mean over seeds)", std_over="seeds"),
     MetricName("saturation_n", "saturation n/class", "smallest generated size per class whose accuracy is within "
                "noise of the plateau; '(not saturated)' when the curve still rises at the largest size"),
     MetricName("classes_found", "classes found", "classes to which C1 assigns at least half their real share "

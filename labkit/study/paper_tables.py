@@ -71,7 +71,7 @@ PREFIXED = ("degradation", "class_subset", "truncation")
 PROTOCOL_FIELDS = (("extractor", "features"), ("n_real", "n_real"), ("n_fake", "n_fake"), ("n", "n"),
                    ("n_per_class", "n/class"), ("repeats", "repeats"), ("seeds", "seeds"), ("split", "split"),
                    ("steps", "steps"), ("gan_train_steps", "GAN-train steps"), ("n_test", "n_test"),
-                   ("labels", "labels"))
+                   ("labels", "labels"), ("max_epochs", "max epochs"), ("patience", "early-stopping patience"))
 
 
 @dataclass(frozen=True)
@@ -307,6 +307,10 @@ def saturation_table(records: pd.DataFrame) -> PaperTable | None:
     if not eff.empty and "effective size /class" in ours:
         detail = {}
         for r in eff.itertuples():
+            shown = getattr(r, "shown", None)
+            if isinstance(shown, str) and shown:  # "120 [80, 200]", "< 1" below every real size, "> 3000" above
+                detail[r.curve] = shown + ("" if getattr(r, "status", "ok") == "ok" else f" ({r.status})")
+                continue
             rng = f" [{_plain(getattr(r, 'low', ''))}, {_plain(getattr(r, 'high', ''))}]" if hasattr(r, "low") else ""
             detail[r.curve] = f"{_plain(r.value)}{rng} {getattr(r, 'status', '')}".strip()
         ours["effective size /class"] = [detail.get(c, v) for c, v in zip(ours["curve"], ours["effective size /class"])]
@@ -314,13 +318,32 @@ def saturation_table(records: pd.DataFrame) -> PaperTable | None:
         sat = recs[recs["metric"] == "saturation_n"].set_index("curve")["saturated"].to_dict()
         ours["saturation n/class"] = [f"{v}" + ("" if sat.get(c, True) in (True, "True", 1) else " (not saturated)")
                                       for c, v in zip(ours["curve"], ours["saturation n/class"])]
+    failed = recs[recs["metric"] == "pool_failed"].drop_duplicates("curve", keep="last")
+    failed = failed[~failed["curve"].isin(ours["curve"])]
+    if not failed.empty:  # a generator without a balanced pool still gets its row, saying why it has no curve
+        why = [str(r).split(";")[0] for r in failed.get("reason", [""] * len(failed))]
+        ours = pd.concat([ours, pd.DataFrame({"curve": failed["curve"].tolist(),
+                                              "effective size /class": [f"left out: {w}" for w in why]})],
+                         ignore_index=True).fillna("")
     ours.insert(1, "paper", ["≈7000 images/class (model 2, VAE + soft labels)" if "vae" in str(c).lower() else ""
                              for c in ours["curve"]])
     paper = ("paper", "Leontev et al., figure 3: where VAE-train of model 2 (VAE + soft labels) saturates")
     return PaperTable("Diversity saturation", ours,
                       "Paper: Leontev et al., figure 3: VAE-train of model 2 saturates at about 7000 generated images "
-                      "per class, close to the 6000 real images per class.",
-                      (paper, *_legend_of(records, "saturation", "curve", metrics, {"plateau_accuracy": "plateau VAE-train"})))
+                      "per class, close to the 6000 real images per class. " + _real_curve(recs),
+                      (paper, *_legend_of(records, "saturation", "curve", metrics, {"plateau_accuracy": "plateau VAE-train"})),
+                      figures=("saturation.png",))
+
+
+def _real_curve(recs: pd.DataFrame) -> str:
+    """One sentence on the real curve the effective sizes are read from: its accuracy at each size."""
+    real = recs[(recs["metric"] == "saturation_accuracy") & (recs["curve"] == "real")]
+    if real.empty or "n_per_class" not in real:
+        return ""
+    real = real.drop_duplicates("n_per_class", keep="last").sort_values("n_per_class")
+    points = ", ".join(f"{float(v):.3g} at {float(n):g}" for n, v in zip(real["n_per_class"], real["value"]))
+    return (f"Real curve (the reference; accuracy at images/class): {points}. An effective size '< n' lies below "
+            "the real curve's smallest size n, '> n' above its largest.")
 
 
 BUILDERS = (vae_table, gan_table, degradation_table, class_subset_table, saturation_table)

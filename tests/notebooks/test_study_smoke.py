@@ -123,6 +123,27 @@ def _markdown_table(md: str, heading: str) -> dict[str, dict[str, str]]:
     return {row[0]: dict(zip(header, row)) for row in rows}
 
 
+def check_saturation_section(study_dir, job) -> None:
+    """The report's saturation section holds the real curve, a row per generator of job 05 with a numeric effective
+    size ("120 [80, 200]", "< 3", "> 3000") or the reason it was left out, and the curves' figure."""
+    text = (study_dir / "report.md").read_text()
+    section = text[text.index("## Diversity saturation"):]
+    section = section[:section.index("\n## ", 1)]
+    assert "Real curve (the reference" in section and "saturation.png" in section
+    rows = {line.split("|")[1].strip(): line.split("|")[4].strip() for line in section.splitlines()
+            if line.startswith("| ") and not line.startswith("| curve")}
+    assert set(job.inputs["generators"]) <= set(rows), rows
+    for curve in job.inputs["generators"]:
+        assert re.match(r"([<>] )?\d[\d.e+]*( \[|$| \()|left out: ", rows[curve]), (curve, rows[curve])
+    assert any(re.match(r"([<>] )?\d", v) for v in rows.values()), rows  # at least one curve has a number
+
+
+def test_report_shows_the_saturation_curves_with_effective_sizes(smoke_study):
+    s, _ = smoke_study
+    write_report(s.dir)
+    check_saturation_section(s.dir, next(j for j in s.jobs() if j.notebook == "05_diversity_saturation"))
+
+
 TIMING = ("wall", "seconds", "time", "per_s")  # metrics that measure the clock, not the study
 
 

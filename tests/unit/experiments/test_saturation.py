@@ -11,6 +11,7 @@ import labkit
 from labkit.experiments.saturation import (
     SaturationSettings,
     effective_size,
+    hold_out_all,
     invert_curve,
     monotone_fit,
     plot_saturation,
@@ -22,6 +23,7 @@ from labkit.experiments.saturation import (
 from labkit.generate import generated_pools
 from labkit.models.checkpoint import save_models
 from labkit.models.vae import VAE, VAEConfig
+from labkit.train.early_stopping import EarlyStopping
 from tests.helpers import TINY_CLASSIFIER
 
 TINY = SaturationSettings(steps=25, batch_size=64, lr=3e-3, cfg=TINY_CLASSIFIER)
@@ -142,3 +144,33 @@ def test_generated_pools_leave_out_a_model_that_misses_classes(tmp_path, digits_
                                       classifier=digits_classifier, class_names=digits_train.class_names)
     assert list(pools) == ["cond"] and len(pools["cond"]) == 50 and pools["cond"].name == "cond"
     assert list(left_out) == ["zeros"] and "0" in left_out["zeros"]
+
+
+CONVERGED = SaturationSettings.like(TINY_CLASSIFIER, batch_size=64, lr=3e-3,
+                                    stopping=EarlyStopping(max_epochs=6, patience=2, min_epoch_images=640))
+
+
+def test_points_trained_to_convergence_record_their_epochs_and_keep_out_the_held_out_split(pools, digits_test, tmp_path):
+    rest, held = hold_out_all(pools, 10, seed=0)
+    df = saturation_curves(rest, digits_test, [5, 20], seeds=2, settings=CONVERGED, val=held, one_seed_from=20,
+                           path=tmp_path / "s.jsonl")
+    assert len(df) == 2 * (2 + 1)  # per curve: two seeds at 5, one at 20
+    assert df["epochs"].between(3, 6).all() and (df["best_epoch"] <= df["epochs"]).all()
+    early = df[df["stopped_early"]]  # patience ran out: two epochs after the best; else max_epochs ended it
+    assert (early["epochs"] == early["best_epoch"] + 2).all() and (df[~df["stopped_early"]]["epochs"] == 6).all()
+    assert (df["n_val"] == 100).all()
+    assert "early_stopping" in df.columns and "steps" not in df.columns  # the protocol names what trained them
+    assert (df.loc[df["n_per_class"] == 20, "accuracy"] > 0.6).all()  # trained, not stopped at chance
+    again = saturation_curves(rest, digits_test, [5, 20], seeds=2, settings=CONVERGED, val=held, one_seed_from=20)
+    assert [strip_timing(r) for r in df.to_dict("records")] == [strip_timing(r) for r in again.to_dict("records")]
+
+
+def test_convergence_needs_a_held_out_split_that_is_not_the_test_set(pools, digits_test):
+    with pytest.raises(ValueError, match="held-out split of every pool"):
+        saturation_curves(pools, digits_test, [5], seeds=1, settings=CONVERGED)
+    with pytest.raises(ValueError, match="is the test set"):
+        saturation_curves({"real": pools["real"]}, digits_test, [5], seeds=1, settings=CONVERGED,
+                          val={"real": digits_test})
+    # subsets come from the rest of the pool only: no held-out image is ever trained on
+    rest, held = hold_out_all({"real": pools["real"]}, 10, seed=0)
+    assert not set(rest["real"].info.get("index", [])) and len(rest["real"]) + len(held["real"]) == len(pools["real"])
