@@ -22,21 +22,23 @@ RECORDED: dict[str, dict[str, float]] = {
               "02_train_vae-perceptual": 15, "03_train_gan-acgan": 14, "03_train_gan-wgan-clip": 16,
               "03_train_gan-wgan-gp": 18, "03_train_gan-wgan-sn": 12, "03_train_gan-wgan-sn-gp": 11,
               "03_train_gan-r3gan": 17, "03_train_gan-dcgan": 17, "03_train_gan-sngan-projection": 9,
-              "03_train_gan-wgan-gp-acgan": 8, "04_evaluate-vaes": 59, "04_evaluate-gans": 54, "06_validate_metrics": 37, "05_diversity_saturation": 25, "07_latent_sliders": 14,
+              "03_train_gan-wgan-gp-acgan": 8, "04_evaluate-vaes": 59, "04_evaluate-gans": 54, "06_validate_metrics": 37,
+              "05_diversity_saturation": 25, "07_latent_sliders": 14,
               "08_controlled_generation": 29, "09_evaluate_your_model": 60},
-    "quick": {"00_tour": 19, "01_train_classifier": 220, "02_train_vae-plain": 194, "02_train_vae-conditional": 165,
-              "02_train_vae-perceptual": 189, "03_train_gan-acgan": 226, "03_train_gan-wgan-clip": 271,
-              "03_train_gan-wgan-gp": 257, "03_train_gan-wgan-sn": 108, "03_train_gan-wgan-sn-gp": 169,
-              "03_train_gan-r3gan": 215, "03_train_gan-dcgan": 136, "04_evaluate-vaes": 625, "04_evaluate-gans": 121,
-              "06_validate_metrics": 397, "05_diversity_saturation": 197, "07_latent_sliders": 24,
-              "08_controlled_generation": 42, "09_evaluate_your_model": 98},
+    "quick": {"00_tour": 11, "01_train_classifier": 91, "02_train_vae-plain": 89, "02_train_vae-conditional": 70,
+              "02_train_vae-perceptual": 87, "04_evaluate-vaes": 211, "03_train_gan-acgan": 74,
+              "03_train_gan-sngan-projection": 76, "03_train_gan-wgan-gp-acgan": 73, "05_diversity_saturation": 334,
+              "03_train_gan-wgan-clip": 55, "03_train_gan-wgan-gp": 83, "03_train_gan-wgan-sn": 54,
+              "03_train_gan-wgan-sn-gp": 87, "03_train_gan-r3gan": 121, "03_train_gan-dcgan": 79,
+              "04_evaluate-gans": 211, "06_validate_metrics": 240, "07_latent_sliders": 22,
+              "08_controlled_generation": 33, "09_evaluate_your_model": 70},
     "paper": {},
 }
 RECORDED_HOW: dict[str, str] = {
     "smoke": "the smoke preset's timings measured with 2 jobs side by side on a busy 2-core CPU (load about 5); "
              "09 measured alone; the SNGAN-projection and conditional WGAN-GP jobs one at a time (load about 2.5)",
-    "quick": "a complete quick study, 2 jobs side by side on a shared 2-core CPU (load 2-6), before bf16 training; "
-             "09 rerun alone",
+    "quick": "a complete quick study (19:55 on the clock), 2 jobs side by side on a 2-core CPU (load about 2; "
+             "one other single-core process in its first 5 minutes), bf16 training; 09 then diagnosed 10 of the 12 models",
 }
 
 
