@@ -22,8 +22,8 @@ RECORDED: dict[str, dict[str, float]] = {
               "02_train_vae-perceptual": 15, "03_train_gan-acgan": 14, "03_train_gan-wgan-clip": 16,
               "03_train_gan-wgan-gp": 18, "03_train_gan-wgan-sn": 12, "03_train_gan-wgan-sn-gp": 11,
               "03_train_gan-r3gan": 17, "03_train_gan-dcgan": 17, "03_train_gan-sngan-projection": 9,
-              "03_train_gan-wgan-gp-acgan": 8, "04_evaluate-vaes": 59, "04_evaluate-gans": 54, "06_validate_metrics": 37,
-              "05_diversity_saturation": 25, "07_latent_sliders": 14,
+              "03_train_gan-wgan-gp-acgan": 8, "04_evaluate-vaes": 59, "04_evaluate-gans": 54,
+              "06_validate_metrics": 37, "05_diversity_saturation": 25, "07_latent_sliders": 14,
               "08_controlled_generation": 29, "09_evaluate_your_model": 60},
     "quick": {"00_tour": 11, "01_train_classifier": 91, "02_train_vae-plain": 89, "02_train_vae-conditional": 70,
               "02_train_vae-perceptual": 87, "04_evaluate-vaes": 211, "03_train_gan-acgan": 74,
@@ -37,8 +37,9 @@ RECORDED: dict[str, dict[str, float]] = {
 RECORDED_HOW: dict[str, str] = {
     "smoke": "the smoke preset's timings measured with 2 jobs side by side on a busy 2-core CPU (load about 5); "
              "09 measured alone; the SNGAN-projection and conditional WGAN-GP jobs one at a time (load about 2.5)",
-    "quick": "a complete quick study (19:55 on the clock), 2 jobs side by side on a 2-core CPU (load about 2; "
-             "one other single-core process in its first 5 minutes), bf16 training; 09 then diagnosed 10 of the 12 models",
+    "quick": "a complete quick study (19:55 on the clock), 2 jobs side by side on a 2-core CPU "
+             "(load about 2; one other single-core process in its first 5 minutes), bf16 training; 09 then diagnosed "
+             "10 of the 12 models",
 }
 
 
