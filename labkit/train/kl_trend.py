@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..core import plots
 from ..core.record import MetricRecord, tagged
 
 
@@ -48,3 +49,14 @@ def kl_trend_records(trend: dict) -> list[MetricRecord]:
     """`kl_rise` (relative rise of the last window over the lowest) with the flag and window means as protocol."""
     fields = {k: trend[k] for k in ("rises", "first", "lowest", "last", "lowest_step", "windows", "margin")}
     return tagged([MetricRecord("kl_rise", trend["rise"], protocol={**fields, "unit": "relative"})], "kl_trend")
+
+
+def loss_figure(steps: pd.DataFrame, trend: dict):
+    """The reconstruction and KL terms against the step, side by side; a dotted line at the KL's lowest window."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+    plots.curves(steps, "step", ["reconstruction"], title="reconstruction (nats / image)", ax=axes[0])
+    plots.curves(steps, "step", ["kl"], title="KL (nats / image)", ax=axes[1])
+    axes[1].axhline(trend["lowest"], ls=":", color="grey")
+    return fig

@@ -86,3 +86,15 @@ def test_preset_overrides_keep_the_presets_sizes_unless_set():
         preset_overrides(latent_dim=-1)
     with pytest.raises(ValueError, match="image_size"):
         preset_overrides(image_size=2.5)
+
+
+def test_loss_figure_draws_both_terms_and_marks_the_lowest_kl_window():
+    from labkit.train.kl_trend import loss_figure
+
+    steps = pd.DataFrame({"step": range(20), "reconstruction": np.linspace(50, 30, 20),
+                          "kl": np.r_[np.linspace(8, 4, 10), np.linspace(4, 9, 10)]})
+    trend = kl_trend(steps)
+    fig = loss_figure(steps, trend)
+    left, right = fig.axes
+    assert "reconstruction" in left.get_title() and "KL" in right.get_title()
+    assert [line.get_ydata()[0] for line in right.lines if line.get_linestyle() == ":"] == [trend["lowest"]]
