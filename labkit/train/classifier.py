@@ -58,6 +58,19 @@ class ClassifierTask:
         return {"val_accuracy": accuracy(self.model, self.val)}
 
 
+def fresh_classifier(train: ImageDataset, cfg: ClassifierConfig | None, seed: int,
+                     device: str | torch.device) -> tuple[Classifier, torch.device]:
+    """A seeded, freshly initialised classifier for `train`'s geometry (`cfg`: None for the default widths) on
+    the picked device; raises when `cfg` does not fit the images."""
+    cfg = cfg or ClassifierConfig(channels=train.shape[0], image_size=train.shape[1], num_classes=train.num_classes)
+    if (cfg.channels, cfg.image_size, cfg.image_size) != train.shape:
+        raise ValueError(f"classifier config expects {cfg.channels}×{cfg.image_size}×{cfg.image_size} images; "
+                         f"the data has {train.shape}")
+    seed_everything(seed)
+    device = pick_device(device)
+    return Classifier(cfg).to(device), device
+
+
 def train_classifier(train: ImageDataset, *, cfg: ClassifierConfig | None = None,
                      settings: ClassifierTraining = ClassifierTraining(), val: ImageDataset | None = None,
                      seed: int = 0, device: str | torch.device = "auto", checkpoint: str | Path | None = None,
@@ -66,13 +79,7 @@ def train_classifier(train: ImageDataset, *, cfg: ClassifierConfig | None = None
 
     Returns the model (eval mode) and the fit result; `fit_kwargs` go to `labkit.train.fit`.
     """
-    cfg = cfg or ClassifierConfig(channels=train.shape[0], image_size=train.shape[1], num_classes=train.num_classes)
-    if (cfg.channels, cfg.image_size, cfg.image_size) != train.shape:
-        raise ValueError(f"classifier config expects {cfg.channels}×{cfg.image_size}×{cfg.image_size} images; "
-                         f"the data has {train.shape}")
-    seed_everything(seed)
-    device = pick_device(device)
-    model = Classifier(cfg).to(device)
+    model, device = fresh_classifier(train, cfg, seed, device)
     per_epoch = math.ceil(len(train) / settings.batch_size)
     total = settings.steps or settings.epochs * per_epoch
     task = ClassifierTask(model, settings, total, val)

@@ -20,10 +20,9 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from ..core.runtime import pick_device, seed_everything
 from ..data.dataset import ImageDataset
 from ..models.classifier import Classifier, ClassifierConfig
-from .classifier import ClassifierTask, ClassifierTraining, accuracy
+from .classifier import ClassifierTask, ClassifierTraining, accuracy, fresh_classifier
 from .loop import Position, fit
 
 
@@ -125,13 +124,7 @@ def train_until_converged(train: ImageDataset, val: ImageDataset, *, cfg: Classi
     if val.shape != train.shape or val.num_classes != train.num_classes:
         raise ValueError(f"held-out split ({val.shape}, {val.num_classes} classes) does not match the training set "
                          f"({train.shape}, {train.num_classes} classes)")
-    cfg = cfg or ClassifierConfig(channels=train.shape[0], image_size=train.shape[1], num_classes=train.num_classes)
-    if (cfg.channels, cfg.image_size, cfg.image_size) != train.shape:
-        raise ValueError(f"classifier config expects {cfg.channels}×{cfg.image_size}×{cfg.image_size} images; "
-                         f"the data has {train.shape}")
-    seed_everything(seed)
-    device = pick_device(device)
-    model = Classifier(cfg).to(device)
+    model, device = fresh_classifier(train, cfg, seed, device)
     repeats = max(1, math.ceil(stopping.min_epoch_images / len(train)))
     images, targets = train.images.repeat(repeats, 1, 1, 1), train.targets().repeat(repeats, 1)
     total = stopping.max_epochs * math.ceil(len(images) / settings.batch_size)
