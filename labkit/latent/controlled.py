@@ -198,7 +198,9 @@ def edit_quality(model: nn.Module, z: torch.Tensor, directions: dict[str, torch.
     strengths = np.array([float(s) for s in strengths])
     base = _scores_with_classes(decode(model, z, labels), scores, classifier, class_names)
     spread = {k: float(v.std()) for k, v in base.items()}
-    varies = {k for k, sd in spread.items() if sd > 1e-6}  # a score constant on the batch has no standardised slope
+    # a score constant on the batch has no standardised slope; a list in `base`'s order, so sums never depend on
+    # string hashing (a set's order changes between processes, and with it the last digit of the leakage)
+    varies = [k for k, sd in spread.items() if sd > 1e-6]
     rows = []
     for name, d in directions.items():
         u = unit(d.to(z.dtype))

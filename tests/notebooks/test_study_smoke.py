@@ -151,7 +151,7 @@ TIMING = ("wall", "seconds", "time", "per_s")  # metrics that measure the clock,
 def _stable_records(study_dir):
     df = runs.load_records(study_dir)
     df = df[~df["metric"].astype(str).str.contains("|".join(TIMING))]
-    return sorted(zip(df["run"], df["metric"], df["value"].astype(str)))
+    return sorted(zip(df["run"], df["metric"], [str(v) for v in df["value"]]))  # NaN too: astype(str) keeps it NaN
 
 
 def test_killed_smoke_study_resumes_with_the_same_records(smoke_study, tmp_path):
