@@ -8,6 +8,7 @@ from labkit.experiments.gan_table import REAL_ROW
 from labkit.study import conditional_gans as cg
 from labkit.study.findings import findings_table
 from labkit.study.paper_tables import gan_table
+from tests.unit.study.test_findings import _verdicts
 
 EVAL = dict(extractor="classifier", n_real=10000, n_fake=2000, split="test", repeats=2, seed=0)
 # model -> (GAN-train, GAN-test, recall, coverage, FID): acgan recognisable but narrow, as in the quick study
@@ -54,11 +55,6 @@ def test_no_reading_without_conditional_models(tmp_path):
     records = _records(tmp_path, rows={REAL_ROW: ROWS[REAL_ROW]})
     assert cg.reading(records) == "" and cg.findings(records, "GAN table") == []
     assert cg.reading(pd.DataFrame()) == ""
-
-
-def _verdicts(records) -> dict[str, str]:
-    t = findings_table(records).table
-    return dict(zip(t["claim"], t["verdict"]))
 
 
 def test_findings_of_seed_002_on_the_conditional_gans(tmp_path):
