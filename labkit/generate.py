@@ -194,4 +194,4 @@ def labelled_latents(model: nn.Module, classifier: nn.Module, n: int, *, seed: i
     """
     z = latents(model, n, seed=seed, generator=generator)  # (n, D), drawn on the CPU
     images = decode(model, z, labels, batch_size=batch_size)  # (n, C, H, W)
-    return z, images, predict(classifier, images, what=what, batch_size=batch_size)
+    return z, images, predict(classifier, images, what=what)

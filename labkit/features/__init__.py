@@ -18,7 +18,8 @@ import torch.nn as nn
 from ..core.runtime import pick_device, progress_bar
 from ..data.dataset import check_images
 from ..models.checkpoint import load_model
-from ..models.classifier import Classifier
+from ..models.classifier import INFERENCE_BATCH, Classifier
+from ..models.fold import folded_for_inference
 from .weights import WeightsMismatchError, WeightsNotFoundError, resolve_weights, sha256_file
 
 FEATURES: dict[str, Callable[..., nn.Module]] = {}
@@ -115,7 +116,7 @@ def get_extractor(name: str | nn.Module = "classifier", **kwargs) -> nn.Module:
 
 
 @torch.no_grad()
-def extract(extractor: nn.Module, images: torch.Tensor, *, what: str = "features", batch_size: int = 500,
+def extract(extractor: nn.Module, images: torch.Tensor, *, what: str = "features", batch_size: int = INFERENCE_BATCH,
             device: str | torch.device = "auto", progress: bool | None = None) -> np.ndarray:
     """Run an extractor over images in batches; returns float32 (N, D) (`features`) or (N, K) (`probs`).
 
@@ -133,7 +134,7 @@ def extract(extractor: nn.Module, images: torch.Tensor, *, what: str = "features
         raise ValueError(f"extractor {getattr(extractor, 'name', extractor)!r} has no {what!r} output")
     device = pick_device(device)
     extractor = extractor.to(device).eval()
-    fn = getattr(extractor, what)
+    fn = getattr(folded_for_inference(extractor), what)  # the classifier's batch norms folded into its convs
     out = [fn(images[i:i + batch_size].to(device)).float().cpu()
            for i in progress_bar(range(0, len(images), batch_size), progress=progress, desc=f"{extractor.name} {what}")]
     return torch.cat(out).numpy()

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from ..core.runtime import pick_device, seed_everything, training_autocast
 from ..data.dataset import ImageDataset
-from ..models.classifier import Classifier, ClassifierConfig, predict
+from ..models.classifier import INFERENCE_BATCH, Classifier, ClassifierConfig, predict
 from .loop import FitResult, Position, fit
 
 
@@ -88,7 +88,7 @@ def train_classifier(train: ImageDataset, *, cfg: ClassifierConfig | None = None
     return model, result
 
 
-def accuracy(model: Classifier, ds: ImageDataset, batch_size: int = 1000) -> float:
+def accuracy(model: Classifier, ds: ImageDataset, batch_size: int = INFERENCE_BATCH) -> float:
     """Share of `ds` whose argmax prediction equals its (hard) label."""
     pred = predict(model, ds.float(), what="logits", batch_size=batch_size).argmax(1)
     return (pred == ds.labels).float().mean().item()

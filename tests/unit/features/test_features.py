@@ -23,7 +23,8 @@ def test_pixels_and_classifier_features(digits_test, digits_classifier):
     f = extract(ex, x, batch_size=16)
     assert f.shape == (50, digits_classifier.cfg.feature_dim) and f.dtype == np.float32
     with torch.no_grad():
-        np.testing.assert_allclose(f, digits_classifier.eval().features(x).numpy(), rtol=1e-5, atol=1e-6)
+        # extract runs the classifier with its batch norms folded into the convs: equal to float rounding
+        np.testing.assert_allclose(f, digits_classifier.eval().features(x).numpy(), rtol=1e-5, atol=1e-5)
     p = extract(ex, x, what="probs")
     np.testing.assert_allclose(p.sum(1), 1, rtol=1e-5)
     with pytest.raises(ValueError, match="no 'probs'"):
