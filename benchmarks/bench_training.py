@@ -29,11 +29,13 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from benchmarks.plain_training import GAN_RECIPES, loader, plain_job  # noqa: E402
 from labkit import data  # noqa: E402
-from labkit.core.runtime import uses_bf16  # noqa: E402
+from labkit.core.runtime import training_autocast, uses_bf16  # noqa: E402
 from labkit.models.classifier import Classifier, ClassifierConfig  # noqa: E402
 from labkit.train.classifier import ClassifierTask, ClassifierTraining  # noqa: E402
 from labkit.train.gan import VARIANTS as GAN_VARIANTS, GANTask, build_gan  # noqa: E402
@@ -129,6 +131,61 @@ def time_plain(network: str, ds, steps: int, warmup: int) -> dict:
     return {"s_per_step": (marks[warmup + steps] - marks[warmup]) / steps, "flop": flop, "batch_size": bs}
 
 
+def _alone(module: nn.Module, x: torch.Tensor):
+    """One forward and backward of `module`'s matrix work alone on a fresh input like `x` (weights and bias
+    detached copies with gradients, the input with one when the step's had one)."""
+    w = module.weight.detach().clone().requires_grad_(True)
+    b = None if module.bias is None else module.bias.detach().clone().requires_grad_(True)
+    inp = torch.randn(x.shape, dtype=x.dtype).contiguous(memory_format=_layout(x)).requires_grad_(x.requires_grad)
+    if isinstance(module, nn.Linear):
+        call = lambda: F.linear(inp, w, b)  # noqa: E731
+    elif isinstance(module, nn.ConvTranspose2d):
+        call = lambda: F.conv_transpose2d(inp, w, b, module.stride, module.padding, module.output_padding,  # noqa: E731
+                                          module.groups, module.dilation)
+    else:
+        call = lambda: F.conv2d(inp, w, b, module.stride, module.padding, module.dilation, module.groups)  # noqa: E731
+
+    def run():
+        y = call()
+        y.backward(torch.ones_like(y))
+    return run
+
+
+def _layout(x: torch.Tensor) -> torch.memory_format:
+    nhwc = x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
+    return torch.channels_last if nhwc else torch.contiguous_format
+
+
+def layers_alone(network: str, ds, precision: str, reps: int = 20) -> dict:
+    """The rate of one training step's convolutions and matrix products run alone, layer by layer at the step's
+    own shapes (forward and backward, same precision), with no elementwise work, optimiser or loop between them:
+    what any loop over this network at this batch size can reach at most on this CPU, as the GEMM rate is for
+    large square matrices."""
+    torch.manual_seed(0)
+    task, bs, _, n_critic = labkit_task(network, precision, 10)
+    tensors = (ds.images, ds.targets() if network == "classifier" else ds.labels)
+    calls = []
+    hooks = [m.register_forward_hook(lambda m, inp, out: calls.append(_alone(m, inp[0])))
+             for net in task.modules.values() for m in net.modules()
+             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))]
+    for i in range(n_critic):
+        task.training_step(tuple(t[i * bs:(i + 1) * bs] for t in tensors), Position(step=i))
+    for h in hooks:
+        h.remove()
+    with training_autocast("cpu", precision):
+        flop = flop_per_call(lambda i: calls[i](), len(calls)) * len(calls)
+        for run in calls:
+            run()  # warm-up
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.process_time()
+            for _ in range(reps):
+                for run in calls:
+                    run()
+            best = min(best, (time.process_time() - t0) / reps)
+    return {"layers_gflop_per_s": flop / best / 1e9, "layer_calls": len(calls)}
+
+
 def bench_network(network: str, ds, *, rounds: int, steps: int, warmup: int, precision: str) -> dict:
     """Best of `rounds` alternating runs of labkit's and the plain loop."""
     best = {}
@@ -146,18 +203,20 @@ def bench_network(network: str, ds, *, rounds: int, steps: int, warmup: int, pre
             "plain_images_per_s": plain["batch_size"] / plain["s_per_step"],
             "plain_gflop_per_s": plain["flop"] / plain["s_per_step"] / 1e9,
             "x_plain": plain["s_per_step"] / lab["s_per_step"],
-            "same_flop": abs(plain["flop"] - lab["flop"]) <= 0.01 * lab["flop"]}  # else × plain compares different work
+            "same_flop": abs(plain["flop"] - lab["flop"]) <= 0.01 * lab["flop"],  # else × plain compares different work
+            **layers_alone(network, ds, precision)}
 
 
 def table(rows: list[dict], gemm: dict) -> str:
     head = ("| network | precision | GFLOP/step | img/s | GFLOP/s | % fp32 GEMM | % bf16 GEMM | plain img/s | × plain "
-            "| same FLOP |\n|---|---|---|---|---|---|---|---|---|---|")
+            "| same FLOP | layers alone GFLOP/s (% fp32 GEMM) |\n|---|---|---|---|---|---|---|---|---|---|---|")
     lines = [head]
     for r in rows:
         bf = f"{100 * r['gflop_per_s'] / gemm['bf16']:.0f} %" if r["bf16"] else "–"
         lines.append(f"| {r['network']} | {'bf16' if r['bf16'] else 'fp32'} | {r['gflop_per_step']:.3f} | "
                      f"{r['images_per_s']:.0f} | {r['gflop_per_s']:.1f} | {100 * r['gflop_per_s'] / gemm['fp32']:.0f} % | "
-                     f"{bf} | {r['plain_images_per_s']:.0f} | {r['x_plain']:.2f} | {'yes' if r['same_flop'] else 'NO'} |")
+                     f"{bf} | {r['plain_images_per_s']:.0f} | {r['x_plain']:.2f} | {'yes' if r['same_flop'] else 'NO'} | "
+                     f"{r['layers_gflop_per_s']:.1f} ({100 * r['layers_gflop_per_s'] / gemm['fp32']:.0f} %) |")
     return "\n".join(lines)
 
 
