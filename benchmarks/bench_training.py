@@ -11,7 +11,9 @@ matrix products and convolutions, forward and backward, as the GEMM rate counts 
 same. Times are CPU seconds of this process (on a shared machine wall time also counts the other processes' turns;
 on an idle one the two agree), the best of `--rounds` rounds that alternate between the two sides; the GEMM rates
 are the best over the whole run, timed the same way. One thread by default: each study job gets one core.
-Prints one JSON line per network, then a table.
+The last column is the step's convolutions and matrix products run alone, layer by layer at their training shapes:
+the most any loop over that network at that batch size reaches on this CPU (small layers stay far from the rate of
+large square GEMMs). Prints one JSON line per network, then a table.
 """
 from __future__ import annotations
 
