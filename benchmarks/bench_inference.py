@@ -55,12 +55,12 @@ def variants(n: int) -> dict:
             "predict": lambda: predict(model, images, what="features")}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--beside", action="store_true", help="a classifier training in a second process meanwhile")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     torch.set_num_threads(1)
     busy = subprocess.Popen([sys.executable, "-c", BUSY]) if args.beside else None
     try:

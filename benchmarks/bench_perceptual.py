@@ -84,7 +84,7 @@ def reference_swd(real: np.ndarray, fake: np.ndarray, levels: int, seed: int = 0
     return float(np.mean(dists))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", type=float, default=1.0, help="multiply all sizes (0.1 for a quick look)")
     ap.add_argument("--pairs", type=int, default=2000, help="LPIPS image pairs")
@@ -93,7 +93,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     ap.add_argument("--skip-reference", action="store_true", help="skip the slow reference implementations")
     ap.add_argument("--out", help="also write the rows as JSON here")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     n_pairs, n_paths, n_swd = (max(10, int(v * args.scale)) for v in (args.pairs, args.paths, args.swd_images))
     real = data.load("fashion-mnist", "test").float()

@@ -61,12 +61,12 @@ def labkit_loop(cfg, data: ImageDataset, steps: int, batch_size: int, lr: float,
     return steps * batch_size / (time.perf_counter() - marks["t0"])
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", default=None)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     settings = preset_training("fashion")
     data = fake_fashion(args.steps * settings.batch_size + 1000)
