@@ -41,17 +41,15 @@ def variants(n: int) -> dict:
     model = Classifier().eval()
     images = torch.rand(n, 1, 28, 28)
 
-    @torch.no_grad()
-    def plain(batch_size):  # the earlier predict: the model itself, batch norm as its own pass
-        return lambda: torch.cat([model.features(images[i:i + batch_size]) for i in range(0, n, batch_size)])
+    folded = folded_for_inference(model)
 
-    @torch.no_grad()
-    def folded(batch_size):
-        net = folded_for_inference(model)
-        return lambda: torch.cat([net.features(images[i:i + batch_size]) for i in range(0, n, batch_size)])
+    def batched(net, batch_size):
+        return torch.no_grad()(lambda: torch.cat([net.features(images[i:i + batch_size])
+                                                  for i in range(0, n, batch_size)]))
 
-    return {"plain, batch 1000 (earlier predict)": plain(1000), "plain, batch 256": plain(256),
-            "folded, batch 1000": folded(1000), "folded, batch 256 (predict now)": folded(256),
+    # "plain": the model itself, batch norm as its own pass (the earlier predict at 1000 a batch)
+    return {"plain, batch 1000 (earlier predict)": batched(model, 1000), "plain, batch 256": batched(model, 256),
+            "folded, batch 1000": batched(folded, 1000), "folded, batch 256": batched(folded, 256),
             "predict": lambda: predict(model, images, what="features")}
 
 
